@@ -1,0 +1,1 @@
+"""The ``spektron`` command line (typer)."""

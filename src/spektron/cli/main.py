@@ -1,0 +1,35 @@
+"""Root of the ``spektron`` command: each sub-command lives in its own module."""
+
+from __future__ import annotations
+
+import typer
+
+from spektron import __version__
+
+app = typer.Typer(
+    name="spektron",
+    help="Calibration transfer for vibrational spectroscopy (NIR, IR, Raman).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"spektron {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+) -> None:
+    """Calibration transfer for vibrational spectroscopy (NIR, IR, Raman)."""
+
+
+# Sub-commands register here, one line each.
+# (cli modules import lazily-heavy code inside their commands, so --help stays fast)
+
+if __name__ == "__main__":  # pragma: no cover
+    app()
