@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -17,12 +18,9 @@ PRETRAIN_DIR = SHARED_DATASETS / "pretrain"
 @pytest.fixture(autouse=True)
 def _few_threads():
     """Tests run on 2-core CI machines: keep torch from oversubscribing."""
-    try:
-        import torch
-
+    torch = sys.modules.get("torch")  # only if a test already imported it
+    if torch is not None:
         torch.set_num_threads(1)
-    except ImportError:  # pragma: no cover
-        pass
     yield
 
 

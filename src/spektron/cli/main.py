@@ -29,6 +29,7 @@ def _root(
 
 
 # Sub-commands register here, one line each.
+from spektron.cli import data as _data; app.add_typer(_data.app, name="data")  # noqa: E402,E702
 # (cli modules import lazily-heavy code inside their commands, so --help stays fast)
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,5 +1,16 @@
-"""Spectral data: the container, readers, data sets and simulated instruments."""
+"""Spectral data: the container, readers, paired multi-instrument sets and the corn data."""
 
+from spektron.data.corn import fetch_corn, load_corn
+from spektron.data.paired import PairedDataset, load_paired_directory
+from spektron.data.readers import (
+    infer_unit,
+    read_csv,
+    read_jcamp,
+    read_mat,
+    read_npz,
+    read_spectra,
+    write_csv,
+)
 from spektron.data.spectra import (
     SpectralData,
     align_by_sample,
@@ -10,10 +21,21 @@ from spektron.data.spectra import (
 )
 
 __all__ = [
+    "PairedDataset",
     "SpectralData",
     "align_by_sample",
     "common_axis",
+    "fetch_corn",
+    "infer_unit",
     "interpolate_spectra",
+    "load_corn",
+    "load_paired_directory",
     "nm_to_wavenumber",
     "normalise_unit",
+    "read_csv",
+    "read_jcamp",
+    "read_mat",
+    "read_npz",
+    "read_spectra",
+    "write_csv",
 ]
