@@ -1,0 +1,66 @@
+"""Save and load a :class:`SpektronModel` as one self-describing file.
+
+The file is a ``torch.save`` dict holding the config (plain values) and the
+state dict, so ``load_model`` needs nothing but the path; it is loaded with
+``weights_only=True`` (no arbitrary pickle code runs). Writing goes to a
+temporary file in the same directory followed by ``os.replace``, so a crash
+mid-write never leaves a truncated model where a good one was.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+
+from spektron.models.config import SpektronConfig
+from spektron.models.spektron import SpektronModel
+
+FORMAT = "spektron-model"
+VERSION = 1
+
+
+def save_model(model: SpektronModel, path: str | os.PathLike) -> Path:
+    """Write ``model`` (config + weights) to ``path`` atomically; returns the path."""
+    if not isinstance(model, SpektronModel):
+        raise ValueError(f"save_model expects a SpektronModel, got {type(model).__name__}")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "format": FORMAT,
+        "version": VERSION,
+        "config": model.config.to_dict(),
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+    }
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            torch.save(payload, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def load_model(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> SpektronModel:
+    """Rebuild the model saved by :func:`save_model` (in eval mode)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no model file at {path}")
+    try:
+        payload = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as exc:  # corrupted or foreign file: say so plainly
+        raise ValueError(f"{path} is not a readable Spektron model file ({exc.__class__.__name__}: {exc})") from exc
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise ValueError(f"{path} is not a Spektron model file (format tag missing)")
+    if payload.get("version") != VERSION:
+        raise ValueError(f"{path} has model-file version {payload.get('version')!r}; this Spektron reads {VERSION}")
+    model = SpektronModel(SpektronConfig.from_dict(payload["config"]))
+    model.load_state_dict(payload["state_dict"], strict=True)
+    return model.to(map_location).eval()

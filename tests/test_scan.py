@@ -1,0 +1,79 @@
+"""The odd/even parallel scan must reproduce the sequential recurrence."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from spektron.models.dlinoss import oscillator_coefficients, ring_init, step_matrix
+from spektron.models.scan import matrix_powers, parallel_scan, sequential_scan
+
+
+def _random_system(n_states: int, L: int, seed: int, kind: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Step matrices of random D-LinOSS parameters and random inputs, float32."""
+    g = torch.Generator().manual_seed(seed)
+    if kind == "ring":
+        r_min = float(torch.empty(1).uniform_(0.5, 0.99, generator=g))
+        init = ring_init(n_states, r_min=r_min, generator=g)
+        raw = (init["raw_A"], init["raw_G"], init["raw_dt"])
+    else:  # unconstrained raw parameters, as an optimiser could leave them
+        raw = tuple(torch.randn(n_states, generator=g, dtype=torch.float64) for _ in range(3))
+    M, gains = step_matrix(*oscillator_coefficients(*raw))
+    F = torch.randn(3, L, n_states, 1, generator=g, dtype=torch.float64) * gains
+    # The recurrence is linear: rescale the inputs so the exact states are O(1), which
+    # makes "max abs error < 1e-5" a statement about float32 rounding, not about the
+    # (parameter-dependent) size of the states.
+    F = F / sequential_scan(M, F).abs().max()
+    return M.float(), F.float()
+
+
+@pytest.mark.parametrize("L", [1, 7, 64, 513])
+@pytest.mark.parametrize("kind", ["ring", "raw"])
+def test_parallel_equals_sequential(L, kind):
+    M, F = _random_system(32, L, seed=L, kind=kind)
+    fast, slow = parallel_scan(M, F), sequential_scan(M, F)
+    assert fast.shape == slow.shape == (3, L, 32, 2)
+    assert (fast - slow).abs().max().item() < 1e-5
+
+
+def test_first_state_is_first_input_and_recurrence_holds():
+    M, F = _random_system(8, 20, seed=3, kind="ring")
+    w = parallel_scan(M, F)
+    torch.testing.assert_close(w[:, 0], F[:, 0])
+    step = torch.einsum("pij,bpj->bpi", M, w[:, 9])
+    torch.testing.assert_close(w[:, 10], step + F[:, 10], atol=1e-6, rtol=0)
+
+
+def test_gradients_agree():
+    M, F = _random_system(8, 37, seed=5, kind="ring")
+    M1, F1 = M.clone().requires_grad_(), F.clone().requires_grad_()
+    M2, F2 = M.clone().requires_grad_(), F.clone().requires_grad_()
+    weight = torch.randn(F.shape, generator=torch.Generator().manual_seed(0))
+    (parallel_scan(M1, F1) * weight).sum().backward()
+    (sequential_scan(M2, F2) * weight).sum().backward()
+    torch.testing.assert_close(F1.grad, F2.grad, atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(M1.grad, M2.grad, atol=1e-3, rtol=1e-4)
+
+
+def test_extra_leading_dimensions():
+    M, F = _random_system(4, 11, seed=7, kind="ring")
+    F = torch.stack((F, 2 * F))  # (2, 3, L, P, 2)
+    out = parallel_scan(M, F)
+    assert out.shape == F.shape
+    torch.testing.assert_close(out[1], 2 * out[0])
+
+
+def test_matrix_powers():
+    M = torch.randn(5, 2, 2, dtype=torch.float64) * 0.5
+    powers = matrix_powers(M, 4)
+    assert len(powers) == 4
+    torch.testing.assert_close(powers[3], torch.linalg.matrix_power(M, 8))
+
+
+@pytest.mark.parametrize(
+    "M_shape, F_shape",
+    [((4, 2, 3), (1, 5, 4, 2)), ((4, 2, 2), (1, 5, 3, 2)), ((4, 2, 2), (5, 4)), ((4, 2, 2), (1, 0, 4, 2))],
+)
+def test_bad_shapes_raise(M_shape, F_shape):
+    with pytest.raises(ValueError):
+        parallel_scan(torch.zeros(M_shape), torch.zeros(F_shape))

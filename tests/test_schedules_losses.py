@@ -1,0 +1,96 @@
+"""β(t) and α(p) schedules, and the loss functions of the objective."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from spektron.models.config import SpektronConfig
+from spektron.training.losses import domain_cross_entropy, masked_mse, sinkhorn_domain_loss
+from spektron.training.schedules import beta_at, cosine_beta, cyclical_beta, grl_alpha, schedule_values
+
+
+def test_cosine_beta_at_start_window_end_and_end():
+    total = 1000  # anneal window: first 600 steps
+    assert cosine_beta(0, total, 0.1, 0.001, 0.6) == pytest.approx(0.1)
+    assert cosine_beta(300, total, 0.1, 0.001, 0.6) == pytest.approx((0.1 + 0.001) / 2)
+    assert cosine_beta(600, total, 0.1, 0.001, 0.6) == pytest.approx(0.001)
+    assert cosine_beta(599, total, 0.1, 0.001, 0.6) == pytest.approx(0.001, abs=1e-6)
+    assert cosine_beta(999, total, 0.1, 0.001, 0.6) == pytest.approx(0.001)
+    assert cosine_beta(1000, total, 0.1, 0.001, 0.6) == pytest.approx(0.001)
+    values = [cosine_beta(t, total, 0.1, 0.001, 0.6) for t in range(0, 601, 50)]
+    assert all(a > b for a, b in zip(values, values[1:]))
+
+
+def test_cyclical_beta_shape():
+    total, kw = 400, dict(beta_low=0.001, beta_high=0.1, n_cycles=4, rise=0.5, plateau=0.25)
+    # one cycle = 100 steps: rise over 0..50, plateau 50..75, fall 75..100
+    assert cyclical_beta(0, total, **kw) == pytest.approx(0.001)
+    assert cyclical_beta(25, total, **kw) == pytest.approx(0.0505)
+    assert cyclical_beta(50, total, **kw) == pytest.approx(0.1)
+    assert cyclical_beta(70, total, **kw) == pytest.approx(0.1)
+    assert cyclical_beta(90, total, **kw) == pytest.approx(0.001 + 0.099 * 0.4)
+    assert cyclical_beta(100, total, **kw) == pytest.approx(0.001)  # the next cycle starts low
+    for t in range(0, 100, 7):  # periodic
+        assert cyclical_beta(t + 200, total, **kw) == pytest.approx(cyclical_beta(t, total, **kw))
+    assert cyclical_beta(total, total, **kw) == pytest.approx(0.001)
+
+
+@pytest.mark.parametrize("p", [0.0, 0.1, 0.5, 1.0])
+def test_grl_alpha_known_values(p):
+    assert grl_alpha(p, 10.0) == pytest.approx(2.0 / (1.0 + math.exp(-10.0 * p)) - 1.0)
+
+
+def test_grl_alpha_endpoints_and_clipping():
+    assert grl_alpha(0.0) == 0.0
+    assert grl_alpha(0.5) == pytest.approx(0.986614298)
+    assert grl_alpha(1.0) == pytest.approx(0.999909204)
+    assert grl_alpha(2.0) == grl_alpha(1.0)
+    with pytest.raises(ValueError):
+        grl_alpha(float("nan"))
+
+
+def test_schedules_follow_config():
+    cfg = SpektronConfig(beta_schedule="cyclical", beta_cycles=2)
+    assert beta_at(0, 100, cfg) == pytest.approx(cfg.beta_end)
+    assert beta_at(25, 100, cfg) == pytest.approx(cfg.beta_start)
+    beta, alpha = schedule_values(60, 100, SpektronConfig())
+    assert beta == pytest.approx(0.001) and alpha == pytest.approx(grl_alpha(0.6))
+    with pytest.raises(ValueError, match="total_steps"):
+        cosine_beta(0, 0)
+    with pytest.raises(ValueError, match="step"):
+        cosine_beta(-1, 10)
+
+
+def test_masked_mse_uses_masked_entries_only():
+    pred = torch.zeros(2, 3, 4)
+    target = torch.arange(24, dtype=torch.float32).reshape(2, 3, 4)
+    weight = torch.zeros(2, 3, 4, dtype=torch.bool)
+    weight[0, 1, :2] = True
+    assert masked_mse(pred, target, weight).item() == pytest.approx((4.0**2 + 5.0**2) / 2)
+    with pytest.raises(ValueError, match="no entries"):
+        masked_mse(pred, target, torch.zeros_like(weight))
+
+
+def test_domain_cross_entropy_and_accuracy():
+    logits = torch.tensor([[5.0, 0.0], [0.0, 5.0], [5.0, 0.0]])
+    labels = torch.tensor([0, 1, 1])
+    loss, acc = domain_cross_entropy(logits, labels)
+    assert acc.item() == pytest.approx(2 / 3)
+    assert loss.item() == pytest.approx(torch.nn.functional.cross_entropy(logits, labels).item())
+
+
+def test_sinkhorn_domain_loss_separates_shifted_domains_and_has_gradient():
+    g = torch.Generator().manual_seed(0)
+    base = torch.randn(40, 3, generator=g)
+    domain = torch.arange(40) % 2
+    same = sinkhorn_domain_loss(base, domain)
+    shifted = base + 3.0 * domain[:, None]
+    z = shifted.clone().requires_grad_()
+    far = sinkhorn_domain_loss(z, domain)
+    assert far.item() > same.item() + 2.0  # squared shift per dimension = 9
+    far.backward()
+    assert z.grad is not None and torch.isfinite(z.grad).all() and z.grad.abs().sum() > 0
+    assert sinkhorn_domain_loss(base, torch.zeros(40, dtype=torch.long)).item() == 0.0
