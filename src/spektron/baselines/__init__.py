@@ -1,0 +1,33 @@
+"""Classical calibration-transfer baselines: PLS calibration, DS, PDS, SST, SBC, model
+update, and thin wrappers of the field's own packages (``peers``, when installed).
+
+Importing this package registers every method with :mod:`spektron.evaluation.registry`.
+"""
+
+from spektron.baselines.calibration import PLSCalibration
+from spektron.baselines.standardization import DirectStandardization, PiecewiseDirectStandardization
+from spektron.baselines.strategies import (
+    AugmentedRecalibration,
+    DirectStandardizationTransfer,
+    NoTransfer,
+    PiecewiseDirectStandardizationTransfer,
+    SlopeBiasCorrection,
+    SpectralSpaceTransfer,
+    TargetCalibration,
+    TransferStrategy,
+)
+from spektron.baselines import peers  # noqa: F401  (registers the peers that import)
+
+__all__ = [
+    "AugmentedRecalibration",
+    "DirectStandardization",
+    "DirectStandardizationTransfer",
+    "NoTransfer",
+    "PLSCalibration",
+    "PiecewiseDirectStandardization",
+    "PiecewiseDirectStandardizationTransfer",
+    "SlopeBiasCorrection",
+    "SpectralSpaceTransfer",
+    "TargetCalibration",
+    "TransferStrategy",
+]

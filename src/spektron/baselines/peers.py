@@ -1,0 +1,208 @@
+"""The field's own implementations, wrapped thinly under prefixed names.
+
+So that one benchmark run compares against the established packages' code, not only
+our re-implementations. Each wrapper is registered only when its package imports
+(``pip install spektron[peers]``). The master model, where a method needs one, is the
+same cross-validated :class:`~spektron.baselines.calibration.PLSCalibration` the
+classical strategies use.
+
+Registered:
+
+- ``pynir-pfce-ss``, ``pynir-pfce-ns``, ``pynir-pfce-fs`` — PFCE (Zhang et al., Anal.
+  Chim. Acta 1142, 169, 2021; PFCE2, Spectrochim. Acta A 301, 122978, 2023) from
+  ``pynir.CalibrationTransfer``: the master regression vector is re-estimated for the
+  target under a correlation constraint. SS uses the target transfer spectra and their
+  labels, NS the paired spectra without labels, FS both.
+- ``dipls`` — domain-invariant PLS (Nikzad-Langerodi et al., Anal. Chem. 90, 6693,
+  2018) from ``diPLSlib``: unlabelled — fitted on the labelled master calibration set
+  and the target's unlabelled calibration spectra, so it runs at k = 0.
+- ``pycaltransfer-ds``, ``pycaltransfer-epo`` — PCR-based DS and external parameter
+  orthogonalisation (Roger et al. 2003) from ``pycaltransfer.caltransfer``.
+
+Left out: ``pycaltransfer``'s PDS (``pds_pls_transfer_fit`` reads ``coef_[:, 0]``
+from scikit-learn's PLS, which since scikit-learn 1.1 is the first *feature's*
+coefficient, so every window gets one repeated number — on corn m5→mp5 it gives
+RMSEP ≈ 180–780; our ``pds`` and chemotools' PDS agree with each other instead).
+Also left out, because their APIs cannot express this protocol without bending it:
+``pycaltransfer`` JY-PLS (``jointypls_regression`` takes latent scores of a model
+fitted on both domains' labelled sets, i.e. needs a labelled target calibration set,
+not k transfer samples) and its linear TCA (returns a projection but no rule for
+the regression step, so any result would be ours, not the package's); ``pynir``
+``MT_PFCE`` (multi-task over several labelled instruments) and ``BS`` (the same
+slope/bias correction as our ``sbc``).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import warnings
+
+import numpy as np
+
+from spektron.baselines.calibration import PLSCalibration
+from spektron.baselines.strategies import TransferStrategy
+from spektron.evaluation.registry import register_method
+
+__all__ = ["available_peers"]
+
+
+def _has(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
+def available_peers() -> list[str]:
+    """Names of the peer methods whose packages are installed."""
+    from spektron.evaluation.registry import available_methods
+
+    return [m for m in available_methods() if m.startswith(("pynir-", "pycaltransfer-")) or m == "dipls"]
+
+
+def _master_vector(model: PLSCalibration) -> np.ndarray:
+    """``[intercept, coef...]`` of the master PLS (the form pynir's PFCE expects)."""
+    if model.preprocessing_ is not None:
+        raise ValueError("PFCE needs a linear master model on raw spectra (no preprocessing)")
+    coef = model.pls_.coef_.ravel()
+    # scikit-learn's ``intercept_`` is the mean of y (it centres X before the product),
+    # so the intercept of the raw-spectra model is the prediction for a zero spectrum
+    intercept = float(model.pls_.predict(np.zeros((1, coef.size))).ravel()[0])
+    return np.concatenate([[intercept], coef])
+
+
+class _PFCE(TransferStrategy):
+    """PFCE from pynir (see the module docstring); ``thres`` and ``constr_type`` are
+    pynir's ``thres`` and ``constrType``."""
+
+    requires_pairs = True
+    variant = "ss"
+
+    def __init__(self, thres: float = 0.98, constr_type: int = 1, calibration=None):
+        self.thres = thres
+        self.constr_type = constr_type
+        self.calibration = calibration
+
+    def _fit(self, context):
+        from pynir import CalibrationTransfer as ct
+
+        master = context.fit_master(self._calibration())
+        b1 = _master_vector(master)
+        cls = {"ss": ct.SS_PFCE, "ns": ct.NS_PFCE, "fs": ct.FS_PFCE}[self.variant]
+        est = cls(thres=self.thres, constrType=self.constr_type)
+        Xm, Xt, y = context.transfer_master_X, context.transfer_target_X, context.transfer_y
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if self.variant == "ss":
+                est.fit(Xt, y, b1)
+            elif self.variant == "ns":
+                est.fit(Xm, Xt, b1)
+            else:
+                est.fit(Xm, Xt, y, b1)
+        self.pfce_ = est
+
+    def _predict(self, X):
+        return self.pfce_.transform(X)
+
+
+class _EPO(TransferStrategy):
+    """External parameter orthogonalisation from pycaltransfer: project out the
+    ``n_components`` main directions of the master − target difference of the
+    transfer pairs, recalibrate the PLS on the projected master calibration set, and
+    predict projected target spectra."""
+
+    name = "pycaltransfer-epo"
+    requires_pairs = True
+
+    def __init__(self, n_components: int = 2, calibration=None):
+        self.n_components = n_components
+        self.calibration = calibration
+
+    def _fit(self, context):
+        from pycaltransfer import caltransfer
+
+        n = max(1, min(int(self.n_components), context.k))
+        self.E_, _ = caltransfer.epo_fit(context.transfer_master_X, context.transfer_target_X, epo_ncp=n)
+        self.model_ = context.fit_cached(self._calibration(), context.master_X @ self.E_, context.master_y)
+
+    def _predict(self, X):
+        return self.model_.predict(X @ self.E_)
+
+
+class _PycaltransferDS(TransferStrategy):
+    """pycaltransfer's DS (PCR-based): target spectra → ``X F + a``, then the master
+    model. ``n_components=None`` uses as many principal components as the k pairs
+    support (classical, unregularised DS)."""
+
+    name = "pycaltransfer-ds"
+    requires_pairs = True
+
+    def __init__(self, n_components: int | None = None, calibration=None):
+        self.n_components = n_components
+        self.calibration = calibration
+
+    def _fit(self, context):
+        from pycaltransfer import caltransfer
+
+        self.model_ = context.fit_master(self._calibration())
+        n = context.k if self.n_components is None else int(self.n_components)
+        self.F_, self.a_ = caltransfer.ds_pc_transfer_fit(
+            context.transfer_master_X, context.transfer_target_X, max_ncp=max(1, min(n, context.k)))
+
+    def _predict(self, X):
+        return self.model_.predict(X @ self.F_ + self.a_)
+
+
+class _DIPLS(TransferStrategy):
+    """di-PLS from diPLSlib: latent variables that predict y on the master calibration
+    set while matching the master and unlabelled target score variances.
+    ``n_components=None`` takes the master PLS's CV choice. The regularisation ``l``
+    is fixed (default 10, the value in diPLSlib's own example) and not tuned: with no
+    labelled target data there is no honest criterion to tune it on, and diPLSlib's
+    ``heuristic=True`` fails with current NumPy ("setting an array element with a
+    sequence" in ``dipals``)."""
+
+    name = "dipls"
+    requires_pairs = False
+
+    def __init__(self, n_components: int | None = None, l: float = 10.0, heuristic: bool = False, calibration=None):
+        self.n_components = n_components
+        self.l = l
+        self.heuristic = heuristic
+        self.calibration = calibration
+
+    def _fit(self, context):
+        # diPLSlib's DIPLS estimator passes ``force_all_finite`` to scikit-learn, which
+        # recent scikit-learn rejects; its core function ``dipals`` is called instead,
+        # with the estimator's own centring (X, xs, xt and y each about their mean,
+        # test spectra about the target mean: DIPLS(rescale="Target")).
+        from diPLSlib.functions import dipals
+
+        A = self.n_components or context.fit_master(self._calibration()).n_components_
+        X, y, Xt = context.master_X, context.master_y, context.target_unlabelled_X
+        if Xt is None or Xt.shape[0] < 2:
+            raise ValueError("method 'dipls' needs at least 2 unlabelled target spectra (context.target_unlabelled_X)")
+        self.y_mean_, self.target_mean_ = float(y.mean()), Xt.mean(axis=0)
+        Xc = X - X.mean(axis=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out = dipals(Xc, (y - self.y_mean_)[:, None], Xc, Xt - self.target_mean_, int(A), self.l,
+                         heuristic=self.heuristic)
+        self.coef_ = np.asarray(out[0]).ravel()
+
+    def _predict(self, X):
+        return (X - self.target_mean_) @ self.coef_ + self.y_mean_
+
+
+if _has("pynir"):
+    for _variant, _what in (("ss", "labelled target transfer spectra"), ("ns", "paired spectra, no labels"),
+                            ("fs", "paired spectra and labels")):
+        _cls = type(f"PFCE_{_variant.upper()}", (_PFCE,), {"variant": _variant, "name": f"pynir-pfce-{_variant}",
+                                                             "__module__": __name__})
+        globals()[_cls.__name__] = _cls
+        register_method(f"pynir-pfce-{_variant}", _cls, requires_pairs=True,
+                        description=f"pynir {_variant.upper()}-PFCE ({_what})")
+
+if _has("diPLSlib"):
+    register_method("dipls", _DIPLS, requires_pairs=False, description="diPLSlib di-PLS (unlabelled target spectra)")
+
+if _has("pycaltransfer"):
+    register_method("pycaltransfer-ds", _PycaltransferDS, requires_pairs=True, description="pycaltransfer DS (PCR)")
+    register_method("pycaltransfer-epo", _EPO, requires_pairs=True, description="pycaltransfer EPO + recalibrated PLS")

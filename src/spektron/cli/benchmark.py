@@ -1,0 +1,116 @@
+"""``spektron benchmark``: run the calibration-transfer sweep on a paired data set."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import typer
+
+CORN_UNITS = {"moisture": "% w/w", "oil": "% w/w", "protein": "% w/w", "starch": "% w/w"}
+CLASSICAL = "none,target,ds,pds,sst,sbc,augment"
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code=2)
+
+
+def _split_list(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    items = [t.strip() for t in text.split(",") if t.strip()]
+    return items or None
+
+
+def benchmark(
+    dataset: str = typer.Argument(..., help="'corn' or a folder in the corn layout: one <instrument>.csv per instrument "
+                                            "('sample' column + one column per axis value) and properties.csv."),
+    data_dir: Path = typer.Option(None, "--data-dir", help="Where the corn folder lives (for DATASET 'corn'); default: "
+                                                           "$SPEKTRON_DATA_DIR or the user cache."),
+    methods: str = typer.Option(CLASSICAL, "--methods", help="Comma-separated method names (see --list-methods)."),
+    pairs: str = typer.Option(None, "--pairs", help="Comma-separated MASTER:TARGET pairs, e.g. m5:mp5,m5:mp6. "
+                                                    "Default: first instrument as master to every other."),
+    properties: str = typer.Option(None, "--properties", help="Comma-separated properties (default: all)."),
+    k: str = typer.Option("0,1,3,5,10,20,30", "--k", help="Comma-separated numbers of transfer samples."),
+    selection: str = typer.Option("ks", "--selection", help="Transfer-sample selection: ks (Kennard–Stone) or random."),
+    repeats: int = typer.Option(5, "--repeats", help="Repeats (1 is run when split and selection are both ks: "
+                                                     "they are deterministic)."),
+    split: str = typer.Option("ks", "--split", help="Calibration/test split: ks (Kennard–Stone on the master) or random."),
+    cal_fraction: float = typer.Option(0.8, "--cal-fraction", help="Fraction of samples in the calibration set (64/16 of 80)."),
+    seed: int = typer.Option(0, "--seed", help="Seed for random splits and selections."),
+    resample: bool = typer.Option(False, "--resample", help="Resample instruments on different axis grids onto their "
+                                                            "common range (otherwise such data is refused)."),
+    out: Path = typer.Option(..., "--out", help="Output folder: results.json, results.csv, summary.md, PNG plots."),
+    plots: bool = typer.Option(True, "--plots/--no-plots", help="Write one RMSEP-vs-k PNG per pair and property."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+    list_methods: bool = typer.Option(False, "--list-methods", help="List the registered methods and exit."),
+) -> None:
+    """Benchmark calibration-transfer methods: RMSEP, R², bias and SEP against the number of
+    transfer samples k, for every master→target pair and property, with the target's own
+    calibration as the bound.
+
+    Example: spektron benchmark corn --data-dir /data --pairs m5:mp5,m5:mp6 --k 0,5,10,30 --out bench/
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    from spektron.evaluation import available_methods
+    from spektron.evaluation.benchmark import run_benchmark, summary_tables, write_results
+    from spektron.evaluation.registry import method_spec
+
+    console = Console()
+    if not console.is_terminal:  # piped to a file: do not wrap the tables at 80 columns
+        console = Console(width=200)
+    if list_methods:
+        for name in available_methods():
+            spec = method_spec(name)
+            console.print(f"{name:<24} {'pairs' if spec.requires_pairs else '     '}  {spec.description}")
+        raise typer.Exit()
+
+    notes: list[str] = []
+    try:
+        try:
+            ks = [int(v) for v in _split_list(k) or []]
+        except ValueError:
+            _fail(f"--k must be comma-separated integers, got {k!r}")
+        if dataset == "corn":
+            from spektron.data.corn import load_corn
+
+            data = load_corn(data_dir)
+            units = CORN_UNITS
+        else:
+            from spektron.data.paired import load_paired_directory
+
+            data = load_paired_directory(dataset, resample=resample)
+            units = None
+        if pairs is None:
+            names = data.instrument_names
+            if len(names) < 2:
+                _fail(f"data set {dataset!r} has only one instrument ({names[0]}); need a master and a target")
+            pairs = ",".join(f"{names[0]}:{t}" for t in names[1:])
+        t0 = time.perf_counter()
+        records = run_benchmark(
+            data, _split_list(methods) or [], pairs, _split_list(properties), ks,
+            selection=selection, repeats=repeats, split=split, seed=seed, cal_fraction=cal_fraction,
+            progress=progress, on_note=notes.append,
+        )
+        wall = time.perf_counter() - t0
+    except (ValueError, KeyError, FileNotFoundError) as exc:
+        _fail(str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc))
+
+    command = "spektron benchmark " + " ".join(shlex.quote(a) for a in sys.argv[2:]) if len(sys.argv) > 2 else None
+    paths = write_results(records, out, notes=notes, command=command, property_units=units, plots=plots)
+    for note in notes:
+        console.print(f"[yellow]note:[/yellow] {note}")
+    for title, header, rows in summary_tables(records):
+        table = Table(title=title, show_lines=False)
+        for h in header:
+            table.add_column(h, justify="left" if h == "method" else "right")
+        for row in rows:
+            table.add_row(*row)
+        console.print(table)
+    n_files = sum(len(v) for v in paths.values())
+    console.print(f"{len(records)} results in {wall:.1f} s; wrote {n_files} files to {out}")

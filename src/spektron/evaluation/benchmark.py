@@ -1,0 +1,292 @@
+"""Run a calibration-transfer benchmark sweep and write its results.
+
+``run_benchmark`` loops repeats × instrument pairs × properties × k × methods over one
+:class:`~spektron.evaluation.protocol.ProtocolSplit` per (repeat, pair, property), so
+every method sees the same samples, and shares fitted models through one
+:class:`~spektron.evaluation.context.ModelCache` (the master PLS is fitted once per
+split and property, not once per method and k). Writers produce ``results.json``,
+``results.csv``, ``summary.md`` and one RMSEP-vs-k plot per pair and property.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import time
+import warnings
+from collections import defaultdict
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+
+from spektron.evaluation.context import ModelCache
+from spektron.evaluation.metrics import regression_metrics
+from spektron.evaluation.protocol import make_split, n_effective_repeats
+from spektron.evaluation.registry import check_methods, get_method, method_spec
+
+__all__ = [
+    "RECORD_KEYS",
+    "parse_pairs",
+    "run_benchmark",
+    "summarise",
+    "summary_markdown",
+    "write_results",
+]
+
+RECORD_KEYS = ("method", "master", "target", "property", "k", "selection", "repeat", "rmsep", "r2", "bias", "sep", "n_test")
+
+
+def parse_pairs(text: str | Sequence) -> list[tuple[str, str]]:
+    """``"m5:mp5,m5:mp6"`` (or a list of such strings / tuples) → ``[("m5","mp5"), ...]``."""
+    items = text.split(",") if isinstance(text, str) else list(text)
+    pairs = []
+    for item in items:
+        if isinstance(item, (tuple, list)) and len(item) == 2:
+            pairs.append((str(item[0]), str(item[1])))
+            continue
+        parts = str(item).strip().split(":")
+        if len(parts) != 2 or not all(parts):
+            raise ValueError(f"bad instrument pair {item!r}: expected MASTER:TARGET, e.g. m5:mp5")
+        pairs.append((parts[0], parts[1]))
+    if not pairs:
+        raise ValueError("no instrument pairs given")
+    return pairs
+
+
+def _validate(dataset, methods, pairs, properties, ks, split, selection, cal_fraction, repeats):
+    methods = check_methods(methods)
+    for master, target in pairs:
+        dataset.pair(master, target)
+        if master == target:
+            raise ValueError(f"pair {master}:{target} has the same instrument on both sides")
+    properties = list(properties)
+    if not properties:
+        raise ValueError("no properties given")
+    unknown = [p for p in properties if p not in dataset.property_names]
+    if unknown:
+        raise ValueError(
+            f"unknown propert{'y' if len(unknown) == 1 else 'ies'} {', '.join(map(repr, unknown))}; "
+            f"available: {', '.join(dataset.property_names) or 'none'}"
+        )
+    ks = sorted({int(k) for k in ks})
+    if not ks:
+        raise ValueError("no k values given")
+    if ks[0] < 0:
+        raise ValueError(f"k must be ≥ 0, got {ks[0]}")
+    n_rep = n_effective_repeats(repeats, split, selection)
+    for prop in properties:
+        n_valid = int(np.isfinite(dataset.instruments[pairs[0][0]].property(prop)).sum())
+        n_cal = int(round(cal_fraction * n_valid))
+        if ks[-1] > n_cal:
+            raise ValueError(
+                f"k = {ks[-1]} transfer samples requested but the calibration set for {prop!r} has only {n_cal}"
+            )
+    for m in methods:
+        if method_spec(m).requires_pairs and all(k == 0 for k in ks):
+            raise ValueError(f"method {m!r} needs at least 1 transfer sample (k ≥ 1)")
+    return methods, properties, ks, n_rep
+
+
+def run_benchmark(
+    dataset,
+    methods: Iterable[str],
+    pairs: Sequence[tuple[str, str]] | str,
+    properties: Iterable[str] | None = None,
+    ks: Iterable[int] = (0, 1, 3, 5, 10, 20, 30),
+    selection: str = "ks",
+    repeats: int = 5,
+    split: str = "ks",
+    seed: int = 0,
+    cal_fraction: float = 0.8,
+    method_params: dict[str, dict] | None = None,
+    progress: bool = True,
+    on_note: Callable[[str], None] | None = None,
+    blas_threads: int | None = 1,
+) -> list[dict]:
+    """Evaluate every method on every (repeat, pair, property, k) cell.
+
+    Returns a list of records with keys :data:`RECORD_KEYS` plus ``split`` and
+    ``seconds`` (fit + predict time). Cells where a pairs-based method meets k = 0
+    are skipped with a note (``on_note``, default ``warnings.warn``); a request in
+    which such a method has *no* valid k is an error, as are unknown names and
+    k larger than the calibration set — all raised before any work starts.
+
+    ``blas_threads`` caps BLAS threads during the run: the matrices here are small
+    (tens of samples × hundreds of channels), where multi-threaded BLAS is slower —
+    measured 40× slower for the SVDs inside SST on a busy 2-core machine.
+    """
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=blas_threads):
+        return _run(dataset, methods, pairs, properties, ks, selection, repeats, split, seed, cal_fraction,
+                    method_params, progress, on_note)
+
+
+def _run(dataset, methods, pairs, properties, ks, selection, repeats, split, seed, cal_fraction,
+         method_params, progress, on_note) -> list[dict]:
+    note = on_note or (lambda msg: warnings.warn(msg, stacklevel=4))
+    pairs = parse_pairs(pairs)
+    properties = list(dataset.property_names) if properties is None else list(properties)
+    methods, properties, ks, n_rep = _validate(dataset, methods, pairs, properties, ks, split, selection, cal_fraction, repeats)
+    if n_rep < int(repeats):
+        note(
+            f"split=ks and selection=ks are both deterministic: the {repeats} repeats would be identical, "
+            "so 1 is run (use --selection random or --split random for a spread)"
+        )
+    skipped = [m for m in methods if method_spec(m).requires_pairs and 0 in ks]
+    if skipped:
+        note(f"k = 0 skipped for {', '.join(skipped)}: these methods need at least 1 transfer sample")
+    params = method_params or {}
+    cells = [(r, pair, prop, k, m) for r in range(n_rep) for pair in pairs for prop in properties for k in ks for m in methods
+             if not (k == 0 and m in skipped)]
+
+    records: list[dict] = []
+    cache = ModelCache()
+    bar = _progress(progress, len(cells))
+    try:
+        current = None
+        for r, (master, target), prop, k, m in cells:
+            if current != (r, master, target, prop):
+                current = (r, master, target, prop)
+                mdata, tdata = dataset.pair(master, target)
+                y = mdata.property(prop)
+                psplit = make_split(mdata.X, y, split=split, selection=selection, cal_fraction=cal_fraction, seed=seed, repeat=r)
+            if bar is not None:
+                bar.update(f"{master}→{target} {prop} k={k} {m}")
+            ctx = psplit.context(mdata.X, tdata.X, y, k, axis=mdata.axis, unit=mdata.unit, names=(master, target, prop), cache=cache)
+            t0 = time.perf_counter()
+            strategy = get_method(m, **params.get(m, {})).fit(ctx)
+            pred = strategy.predict(tdata.X[psplit.test])
+            seconds = time.perf_counter() - t0
+            rec = {"method": m, "master": master, "target": target, "property": prop, "k": k, "selection": selection, "repeat": r}
+            rec.update(regression_metrics(y[psplit.test], pred))
+            rec.update(split=split, seconds=round(seconds, 4))
+            records.append(rec)
+    finally:
+        if bar is not None:
+            bar.close()
+    return records
+
+
+class _Bar:
+    """A rich progress bar (only built when asked for, so library use stays quiet)."""
+
+    def __init__(self, total: int):
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+        self._p = Progress(
+            TextColumn("[bold]benchmark"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
+            TextColumn("{task.description}"), transient=False,
+        )
+        self._p.start()
+        self._task = self._p.add_task("", total=total)
+        self._started = False
+
+    def update(self, description: str) -> None:
+        if self._started:
+            self._p.advance(self._task)
+        self._started = True
+        self._p.update(self._task, description=description)
+
+    def close(self) -> None:
+        if self._started:
+            self._p.advance(self._task)
+        self._p.stop()
+
+
+def _progress(enabled: bool, total: int):
+    return _Bar(total) if enabled and total else None
+
+
+# ------------------------------------------------------------------ summaries
+def summarise(records: list[dict]) -> dict[tuple, dict]:
+    """Mean and sd of RMSEP, R², bias, SEP per (master, target, property, method, k)."""
+    groups: dict[tuple, list[dict]] = defaultdict(list)
+    for rec in records:
+        groups[(rec["master"], rec["target"], rec["property"], rec["method"], rec["k"])].append(rec)
+    out = {}
+    for key, recs in groups.items():
+        row = {"n": len(recs)}
+        for metric in ("rmsep", "r2", "bias", "sep"):
+            v = np.array([r[metric] for r in recs], dtype=float)
+            row[metric] = float(np.mean(v))
+            row[metric + "_sd"] = float(np.std(v, ddof=1)) if v.size > 1 else float("nan")
+        out[key] = row
+    return out
+
+
+def _fmt(mean: float, sd: float, digits: int) -> str:
+    if np.isnan(sd):
+        return f"{mean:.{digits}f}"
+    return f"{mean:.{digits}f} ± {sd:.{digits}f}"
+
+
+def summary_tables(records: list[dict]) -> list[tuple[str, list[str], list[list[str]]]]:
+    """(title, header, rows) per pair and property: method × k, RMSEP and R²."""
+    stats = summarise(records)
+    methods = list(dict.fromkeys(r["method"] for r in records))
+    ks = sorted({r["k"] for r in records})
+    blocks = list(dict.fromkeys((r["master"], r["target"], r["property"]) for r in records))
+    tables = []
+    for master, target, prop in blocks:
+        n = max(s["n"] for (a, b, p, _, _), s in stats.items() if (a, b, p) == (master, target, prop))
+        title = f"{master} → {target}, {prop} (RMSEP / R², mean ± sd over {n} repeat{'s' if n > 1 else ''})"
+        header = ["method"] + [f"k={k}" for k in ks]
+        rows = []
+        for m in methods:
+            row = [m if m != "target" else "target (bound)"]
+            for k in ks:
+                s = stats.get((master, target, prop, m, k))
+                row.append("—" if s is None else f"{_fmt(s['rmsep'], s['rmsep_sd'], 3)} / {_fmt(s['r2'], s['r2_sd'], 3)}")
+            rows.append(row)
+        tables.append((title, header, rows))
+    return tables
+
+
+def summary_markdown(records: list[dict], notes: Sequence[str] = (), command: str | None = None) -> str:
+    """``summary.md``: one method × k table per pair and property."""
+    lines = ["# Calibration-transfer benchmark", ""]
+    if command:
+        lines += [f"Command: `{command}`", ""]
+    if records:
+        sel = sorted({r["selection"] for r in records})
+        spl = sorted({r.get("split", "?") for r in records})
+        lines += [f"Split: {', '.join(spl)}; transfer selection: {', '.join(sel)}. Cells: RMSEP / R² on the test set. "
+                  "`target (bound)` is a PLS calibrated on the target's own calibration set — the error no transfer can beat.", ""]
+    for note in notes:
+        lines.append(f"> Note: {note}")
+    if notes:
+        lines.append("")
+    for title, header, rows in summary_tables(records):
+        lines += [f"## {title}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        lines += ["| " + " | ".join(row) + " |" for row in rows]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def write_results(
+    records: list[dict],
+    out_dir: str | Path,
+    notes: Sequence[str] = (),
+    command: str | None = None,
+    property_units: dict[str, str] | None = None,
+    plots: bool = True,
+) -> dict[str, list[Path]]:
+    """Write results.json, results.csv, summary.md and the plots; return the paths."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths: dict[str, list[Path]] = {}
+    (out / "results.json").write_text(json.dumps(records, indent=1))
+    keys = list(RECORD_KEYS) + [k for k in (records[0] if records else {}) if k not in RECORD_KEYS]
+    with open(out / "results.csv", "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=keys)
+        writer.writeheader()
+        writer.writerows(records)
+    (out / "summary.md").write_text(summary_markdown(records, notes, command))
+    paths["tables"] = [out / "results.json", out / "results.csv", out / "summary.md"]
+    if plots and records:
+        from spektron.evaluation.plots import plot_rmsep_vs_k
+
+        paths["plots"] = plot_rmsep_vs_k(records, out, property_units=property_units)
+    return paths

@@ -1,0 +1,59 @@
+"""RMSEP against the number of transfer samples, one figure per pair and property."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["plot_rmsep_vs_k"]
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name)
+
+
+def plot_rmsep_vs_k(records: list[dict], out_dir: str | Path, property_units: dict[str, str] | None = None) -> list[Path]:
+    """One PNG per (master, target, property): mean RMSEP vs k for every method (error
+    bars: sd over repeats), log y, and the ``target`` bound as a horizontal line."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from spektron.evaluation.benchmark import summarise
+
+    stats = summarise(records)
+    units = property_units or {}
+    out = Path(out_dir)
+    paths = []
+    blocks = list(dict.fromkeys((r["master"], r["target"], r["property"]) for r in records))
+    methods = list(dict.fromkeys(r["method"] for r in records))
+    for master, target, prop in blocks:
+        fig, ax = plt.subplots(figsize=(7, 4.5))
+        for m in methods:
+            pts = sorted((k, s) for (a, b, p, mm, k), s in stats.items() if (a, b, p, mm) == (master, target, prop, m))
+            if not pts:
+                continue
+            if m == "target":
+                bound = np.mean([s["rmsep"] for _, s in pts])
+                ax.axhline(bound, color="black", linestyle="--", linewidth=1.2, label=f"target bound ({bound:.3g})")
+                continue
+            ks = [k for k, _ in pts]
+            mean = np.array([s["rmsep"] for _, s in pts])
+            sd = np.nan_to_num(np.array([s["rmsep_sd"] for _, s in pts]))
+            ax.errorbar(ks, mean, yerr=sd, marker="o", markersize=4, capsize=2, linewidth=1.3, label=m)
+        ax.set_yscale("log")
+        ax.set_xlabel("transfer samples k")
+        unit = units.get(prop)
+        ax.set_ylabel(f"RMSEP {prop}" + (f" ({unit})" if unit else " (property units)"))
+        ax.set_title(f"{master} → {target}: {prop}")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8, ncol=2)
+        fig.tight_layout()
+        path = out / f"rmsep_vs_k_{_safe(master)}_{_safe(target)}_{_safe(prop)}.png"
+        fig.savefig(path, dpi=120)
+        plt.close(fig)
+        paths.append(path)
+    return paths

@@ -1,0 +1,69 @@
+"""The classical baselines on real corn data (m5 → mp5 moisture, KS 64/16 split).
+
+Measured with this code: none ≈ 1.45, target ≈ 0.10, ds(k=30) ≈ 0.14, pds(k=30) ≈ 0.22
+(chemotools' own PLS-based PDS gives 0.21–0.26 on the same split). The bounds below
+leave a margin around those numbers.
+"""
+
+import json
+
+import numpy as np
+import pytest
+
+from spektron.data.corn import load_corn
+from spektron.evaluation import RECORD_KEYS, run_benchmark, write_results
+
+
+@pytest.fixture(scope="module")
+def corn_records(corn_dir):
+    data = load_corn(corn_dir)
+    notes = []
+    records = run_benchmark(data, ["none", "target", "ds", "pds", "sbc"], "m5:mp5", ["moisture"], [0, 30],
+                            selection="ks", repeats=1, progress=False, on_note=notes.append)
+    return records, notes
+
+
+def _rmsep(records, method, k):
+    (rec,) = [r for r in records if r["method"] == method and r["k"] == k]
+    return rec["rmsep"]
+
+
+def test_bounds_on_corn_moisture(corn_records):
+    records, notes = corn_records
+    none, target = _rmsep(records, "none", 0), _rmsep(records, "target", 0)
+    assert 0.05 < target < 0.2  # mp5's own 64-sample calibration
+    assert none > 8 * target  # no transfer is far worse than the bound
+    for method, ceiling in [("ds", 0.25), ("pds", 0.35), ("sbc", 0.3)]:
+        r = _rmsep(records, method, 30)
+        assert r < ceiling, method
+        assert (none - r) / (none - target) > 0.85, method  # most of the gap recovered
+    assert _rmsep(records, "ds", 30) < _rmsep(records, "pds", 30)
+
+
+def test_records_are_complete_and_k0_is_skipped_with_a_note(corn_records, tmp_path):
+    records, notes = corn_records
+    assert all(set(RECORD_KEYS) <= set(r) for r in records)
+    assert {(r["method"], r["k"]) for r in records} == {
+        ("none", 0), ("target", 0), ("none", 30), ("target", 30), ("ds", 30), ("pds", 30), ("sbc", 30)}
+    assert {r["n_test"] for r in records} == {16}
+    assert any("k = 0 skipped for ds, pds, sbc" in n for n in notes)
+    paths = write_results(records, tmp_path, notes=notes)
+    assert json.loads((tmp_path / "results.json").read_text())[0]["method"] == "none"
+    assert "target (bound)" in (tmp_path / "summary.md").read_text()
+    assert [p.name for p in paths["plots"]] == ["rmsep_vs_k_m5_mp5_moisture.png"]
+    assert np.isfinite([r["r2"] for r in records]).all()
+
+
+def test_bad_requests_fail_before_running(corn_dir):
+    data = load_corn(corn_dir)
+    bad = [
+        (dict(methods=["ds"], ks=[0]), "method 'ds' needs at least 1 transfer sample"),
+        (dict(methods=["nope"], ks=[1]), "unknown method"),
+        (dict(methods=["none"], ks=[65]), "k = 65 transfer samples requested but the calibration set"),
+        (dict(methods=["none"], ks=[1], pairs="m5:xx"), "unknown target instrument 'xx'"),
+        (dict(methods=["none"], ks=[1], properties=["fat"]), "unknown property 'fat'"),
+    ]
+    for kwargs, match in bad:
+        args = dict(pairs="m5:mp5", properties=["moisture"], progress=False) | kwargs
+        with pytest.raises(ValueError, match=match):
+            run_benchmark(data, **args)

@@ -1,0 +1,76 @@
+"""``spektron benchmark`` end to end on a small synthetic folder in the corn layout."""
+
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from spektron.cli.main import app
+
+runner = CliRunner()
+
+
+def _write(path, ids, axis, X):
+    lines = ["sample," + ",".join(f"{a:g}" for a in axis)]
+    lines += [f"{s}," + ",".join(f"{v:.8g}" for v in row) for s, row in zip(ids, X)]
+    path.write_text("\n".join(lines) + "\n")
+
+
+@pytest.fixture
+def paired_dir(tmp_path):
+    rng = np.random.default_rng(0)
+    n, axis = 30, np.arange(1000.0, 1100.0, 2.0)
+    bands = np.stack([np.exp(-((axis - c) ** 2) / 50.0) for c in (1020, 1050, 1080)])
+    C = rng.uniform(0.5, 1.5, size=(n, 3))
+    Xa = C @ bands + 0.01 * rng.normal(size=(n, axis.size))
+    Xb = 1.1 * Xa + 0.05 + 0.001 * rng.normal(size=(n, axis.size))
+    ids = [f"s{i}" for i in range(n)]
+    _write(tmp_path / "alpha.csv", ids, axis, Xa)
+    _write(tmp_path / "beta.csv", ids, axis, Xb)
+    y = C @ np.array([1.0, 2.0, -1.0])
+    fat = C[:, 0] * 3
+    fat[2] = np.nan
+    (tmp_path / "properties.csv").write_text(
+        "sample,conc,fat\n" + "\n".join(f"{s},{a:.6f},{'' if np.isnan(b) else f'{b:.6f}'}" for s, a, b in zip(ids, y, fat)) + "\n")
+    return tmp_path
+
+
+def test_benchmark_on_a_folder(paired_dir, tmp_path):
+    out = tmp_path / "out"
+    res = runner.invoke(app, ["benchmark", str(paired_dir), "--methods", "none,target,ds,sbc", "--k", "0,3,8",
+                              "--selection", "random", "--repeats", "2", "--out", str(out), "--no-progress"])
+    assert res.exit_code == 0, res.output
+    records = json.loads((out / "results.json").read_text())
+    assert {r["target"] for r in records} == {"beta"} and {r["property"] for r in records} == {"conc", "fat"}
+    assert {r["repeat"] for r in records} == {0, 1}
+    assert {r["n_test"] for r in records if r["property"] == "fat"} == {6}  # 29 rows with fat → 23/6
+    assert (out / "summary.md").exists() and (out / "results.csv").exists()
+    assert sorted(p.name for p in out.glob("*.png")) == ["rmsep_vs_k_alpha_beta_conc.png", "rmsep_vs_k_alpha_beta_fat.png"]
+    ds = np.mean([r["rmsep"] for r in records if r["method"] == "ds" and r["k"] == 8 and r["property"] == "conc"])
+    none = np.mean([r["rmsep"] for r in records if r["method"] == "none" and r["property"] == "conc"])
+    assert ds < 0.3 * none
+    assert "k = 0 skipped for ds, sbc" in res.output
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--methods", "nope"], "unknown method 'nope'"),
+    (["--methods", "ds", "--k", "0"], "method 'ds' needs at least 1 transfer sample (k ≥ 1)"),
+    (["--k", "1,40"], "k = 40 transfer samples requested"),
+    (["--pairs", "alpha:gamma"], "unknown target instrument 'gamma'"),
+    (["--properties", "sugar"], "unknown property 'sugar'"),
+    (["--k", "a,b"], "--k must be comma-separated integers"),
+])
+def test_bad_arguments_give_one_error_line(paired_dir, tmp_path, args, message):
+    res = runner.invoke(app, ["benchmark", str(paired_dir), "--out", str(tmp_path / "o"), "--no-progress", *args])
+    assert res.exit_code == 2
+    lines = [line for line in res.output.strip().splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0]
+    assert "Traceback" not in res.output
+
+
+def test_help_and_list_methods():
+    res = runner.invoke(app, ["benchmark", "--help"])
+    assert res.exit_code == 0 and "--selection" in res.output and "corn layout" in res.output
+    res = runner.invoke(app, ["benchmark", "x", "--out", "y", "--list-methods"])
+    assert res.exit_code == 0 and "ds" in res.output and "augment" in res.output

@@ -1,0 +1,65 @@
+"""The peer wrappers: registered when importable, fitted through the same context."""
+
+import numpy as np
+import pytest
+
+from spektron.baselines import PLSCalibration
+from spektron.baselines.peers import _master_vector, available_peers
+from spektron.evaluation import TransferContext, get_method
+
+PEERS = ["pynir-pfce-ss", "pynir-pfce-ns", "pynir-pfce-fs", "dipls", "pycaltransfer-ds", "pycaltransfer-epo"]
+
+
+def _data(rng, n=40, p=30):
+    grid = np.linspace(0, 1, p)
+    bands = np.stack([np.exp(-((grid - c) ** 2) / 0.01) for c in (0.25, 0.5, 0.75)])
+    C = rng.uniform(0.5, 1.5, size=(n, 3))
+    X = C @ bands + 0.002 * rng.normal(size=(n, p))
+    return X, C @ np.array([1.0, -0.5, 2.0])
+
+
+@pytest.fixture
+def shifted(rng):
+    X, y = _data(rng)
+    Xt = X + 0.2 + 0.3 * np.linspace(0, 1, X.shape[1])  # sloped baseline on the target
+    k = 8
+    ctx = TransferContext(master_X=X[:30], master_y=y[:30], axis=np.arange(X.shape[1], dtype=float),
+                          transfer_master_X=X[:k], transfer_target_X=Xt[:k], transfer_y=y[:k],
+                          target_unlabelled_X=Xt[:30])
+    return ctx, Xt[30:], y[30:]
+
+
+def test_peers_are_registered_when_installed():
+    pytest.importorskip("pynir")
+    pytest.importorskip("pycaltransfer")
+    pytest.importorskip("diPLSlib")
+    assert available_peers() == PEERS
+    assert "pycaltransfer-pds" not in available_peers()  # broken with current scikit-learn: left out
+
+
+def test_master_vector_reproduces_the_pls_predictions(rng):
+    X, y = _data(rng)
+    model = PLSCalibration(max_components=5).fit(X, y)
+    b = _master_vector(model)
+    np.testing.assert_allclose(np.c_[np.ones(len(X)), X] @ b, model.predict(X), atol=1e-10)
+
+
+@pytest.mark.parametrize("method", PEERS)
+def test_peer_beats_no_transfer_on_a_baseline_shift(shifted, method):
+    if method not in available_peers():
+        pytest.skip(f"{method}: package not installed")
+    ctx, X_test, y_test = shifted
+    none = np.sqrt(np.mean((get_method("none").fit(ctx).predict(X_test) - y_test) ** 2))
+    err = np.sqrt(np.mean((get_method(method).fit(ctx).predict(X_test) - y_test) ** 2))
+    assert err < 0.5 * none, (method, err, none)
+
+
+def test_pair_peers_refuse_k0(rng):
+    X, y = _data(rng)
+    ctx = TransferContext(master_X=X, master_y=y, axis=np.arange(X.shape[1], dtype=float), target_unlabelled_X=X)
+    for method in available_peers():
+        if method == "dipls":
+            get_method(method).fit(ctx)  # unlabelled: runs at k = 0
+            continue
+        with pytest.raises(ValueError, match="needs at least 1 transfer sample"):
+            get_method(method).fit(ctx)

@@ -1,0 +1,83 @@
+import numpy as np
+import pytest
+
+from spektron.evaluation import (
+    calibration_test_split,
+    kennard_stone,
+    make_split,
+    regression_metrics,
+    select_transfer,
+)
+from spektron.evaluation.protocol import n_effective_repeats
+
+
+def test_kennard_stone_picks_the_extremes_first():
+    # corners of a square far out, plus points clustered in the middle
+    centre = np.random.default_rng(0).normal(scale=0.1, size=(20, 2))
+    X = np.vstack([centre, [[-10, -10], [10, 10], [10, -10], [-10, 10]]])
+    order = kennard_stone(X, 5)
+    assert set(order[:2]) == {20, 21}  # the farthest-apart pair
+    assert set(order[2:4]) == {22, 23}  # then the other two corners
+    assert order[4] < 20
+    assert len(set(kennard_stone(X).tolist())) == X.shape[0]
+
+
+def test_kennard_stone_on_a_line_fills_gaps():
+    X = np.arange(11, dtype=float)[:, None]
+    order = kennard_stone(X, 5).tolist()
+    # ends first, then the middle, then the quarter points (ties go to the lower index)
+    assert order == [0, 10, 5, 2, 7]
+
+
+def test_ks_split_is_64_16_and_deterministic(rng):
+    X = rng.normal(size=(80, 30))
+    cal, test = calibration_test_split(X, 0.8, "ks")
+    assert cal.size == 64 and test.size == 16 and not set(cal) & set(test)
+    cal2, _ = calibration_test_split(X, 0.8, "ks")
+    np.testing.assert_array_equal(cal, cal2)
+    r1, _ = calibration_test_split(X, 0.8, "random", seed=1)
+    r2, _ = calibration_test_split(X, 0.8, "random", seed=1)
+    r3, _ = calibration_test_split(X, 0.8, "random", seed=2)
+    np.testing.assert_array_equal(r1, r2)
+    assert not np.array_equal(r1, r3)
+
+
+def test_transfer_selection_is_nested_and_checked(rng):
+    X = rng.normal(size=(30, 5))
+    assert select_transfer(X, 5, "ks").tolist() == select_transfer(X, 10, "ks")[:5].tolist()
+    assert select_transfer(X, 4, "random", seed=3).tolist() == select_transfer(X, 9, "random", seed=3)[:4].tolist()
+    with pytest.raises(ValueError, match="k = 31 transfer samples requested but the calibration set has only 30"):
+        select_transfer(X, 31)
+    with pytest.raises(ValueError, match="unknown selection method"):
+        select_transfer(X, 3, "best")
+
+
+def test_protocol_split_uses_only_rows_with_the_property(rng):
+    X = rng.normal(size=(40, 10))
+    y = rng.normal(size=40)
+    y[[3, 7]] = np.nan
+    s = make_split(X, y, split="random", selection="random", seed=0, repeat=1)
+    used = np.concatenate([s.cal, s.test])
+    assert 3 not in used and 7 not in used and used.size == 38
+    assert set(s.transfer(10)) <= set(s.cal)
+    again = make_split(X, y, split="random", selection="random", seed=0, repeat=1)
+    np.testing.assert_array_equal(s.transfer_order, again.transfer_order)
+
+
+def test_repeats_collapse_only_when_fully_deterministic():
+    assert n_effective_repeats(5, "ks", "ks") == 1
+    assert n_effective_repeats(5, "ks", "random") == 5
+    assert n_effective_repeats(5, "random", "ks") == 5
+    with pytest.raises(ValueError, match="unknown split"):
+        n_effective_repeats(5, "kfold", "ks")
+
+
+def test_metrics_on_known_numbers():
+    y = np.array([1.0, 2.0, 3.0, 4.0])
+    p = y + np.array([0.5, 0.5, 0.5, 0.5])
+    m = regression_metrics(y, p)
+    assert m["rmsep"] == pytest.approx(0.5) and m["bias"] == pytest.approx(0.5)
+    assert m["sep"] == pytest.approx(0.0) and m["n_test"] == 4
+    assert m["r2"] == pytest.approx(1 - 1.0 / 5.0)
+    with pytest.raises(ValueError, match="values"):
+        regression_metrics(y, p[:3])
