@@ -30,6 +30,7 @@ def _root(
 
 # Sub-commands register here, one line each.
 from spektron.cli import bench as _bench; app.add_typer(_bench.app, name="bench")  # noqa: E402,E702
+from spektron.cli.pretrain import pretrain_command; app.command("pretrain")(pretrain_command)  # noqa: E402,E702
 from spektron.cli import data as _data; app.add_typer(_data.app, name="data")  # noqa: E402,E702
 from spektron.cli.benchmark import benchmark as _benchmark; app.command("benchmark")(_benchmark)  # noqa: E402,E702
 # (cli modules import lazily-heavy code inside their commands, so --help stays fast)
