@@ -127,3 +127,17 @@ def test_bad_arguments():
         PretrainCorpus([pool], instruments=[])
     with pytest.raises(TypeError, match="length"):
         len(PretrainCorpus([pool]))
+
+
+def test_paired_batches_hold_each_molecule_through_two_different_instruments():
+    corpus = PretrainCorpus.from_synthetic(40, 4, region="mir", seed=1, batch_size=10, paired=True)
+    batch = corpus.batch(3)
+    mol, inst = batch["molecule"].numpy(), batch["instrument"].numpy()
+    np.testing.assert_array_equal(mol[:5], mol[5:])
+    assert len(np.unique(mol[:5])) == 5
+    assert (inst[:5] != inst[5:]).all()
+    np.testing.assert_array_equal(corpus.batch(3)["x"].numpy(), batch["x"].numpy())  # still deterministic
+    odd = PretrainCorpus.from_synthetic(40, 4, region="mir", seed=1, batch_size=7, paired=True).batch(0)
+    assert odd["x"].shape[0] == 7 and len(set(odd["molecule"][:3].tolist())) == 3
+    with pytest.raises(ValueError, match="paired"):
+        PretrainCorpus.from_synthetic(10, 1, region="mir", seed=1, batch_size=4, paired=True)

@@ -10,6 +10,7 @@ import pytest
 from spektron.training.diagnostics import (
     collapsed_fraction,
     evaluate_views,
+    information_per_dimension,
     kl_per_dimension,
     probe_accuracy,
     retrieval_top1,
@@ -59,6 +60,42 @@ def test_kl_per_dimension_closed_form():
     kl = kl_per_dimension(mu, logvar)
     np.testing.assert_allclose(kl, [0.0, 0.5, 0.5 * (2.0 - 1.0 - np.log(2.0))])
     assert collapsed_fraction(kl) == pytest.approx(1 / 3)
+
+
+def test_information_per_dimension_sees_through_a_clamped_logvar(rng):
+    # sigma clamped at e^-1 (logvar_max = -2): every dimension pays ~0.57 nats of KL,
+    # but only dimension 0 has means that vary more than the noise.
+    n = 400
+    mu = np.zeros((n, 3))
+    mu[:, 0] = rng.normal(scale=2.0, size=n)
+    mu[:, 1] = rng.normal(scale=0.04, size=n)  # spread 0.04 vs sigma 0.37: noise wins
+    logvar = np.full((n, 3), -2.0)
+    kl = kl_per_dimension(mu, logvar)
+    assert (kl > 0.5).all()
+    assert collapsed_fraction(kl) == 0.0  # the KL criterion alone is fooled
+    info = information_per_dimension(mu, logvar)
+    assert info[0] == pytest.approx(0.5 * np.log1p(mu[:, 0].var() / np.exp(-2.0)))
+    assert info[2] == 0.0 and info[1] < 0.01
+    assert collapsed_fraction(kl, info_dims=info) == pytest.approx(2 / 3)
+    out = evaluate_views(mu, rng.normal(size=(n, 2)), np.repeat(np.arange(n // 4), 4), np.tile(np.arange(4), n // 4),
+                         chem_mu=mu, chem_logvar=logvar)
+    assert out["kl_chem_collapsed_frac"] == pytest.approx(2 / 3)
+    assert out["kl_chem_low_kl_frac"] == 0.0
+    assert out["n_chem_active"] == 1
+
+
+def test_probe_on_active_dimensions_ignores_an_instrument_hidden_in_a_dead_one(rng):
+    molecules, instruments = _views()
+    n = len(molecules)
+    mu = np.zeros((n, 3))
+    mu[:, :2] = rng.normal(size=(N_MOL, 2))[molecules]  # chemistry: the same for every view of a molecule
+    mu[:, 2] = 1e-4 * instruments  # instrument, far below the posterior noise (sigma = 1)
+    out = evaluate_views(mu, rng.normal(size=(n, 2)), molecules, instruments,
+                         chem_mu=mu, chem_logvar=np.zeros((n, 3)))
+    assert out["inst_acc_chem"] > 0.9  # the standardised probe finds the dead dimension
+    assert out["n_chem_active"] == 2
+    assert out["inst_acc_chem_active"] < 0.45
+    assert out["retrieval_top1_active"] == 1.0
 
 
 def test_routing_balance_extremes():

@@ -67,7 +67,9 @@ def test_default_model_forward_backward_gives_finite_gradients():
     model = SpektronModel()  # the default configuration
     batch = {"x": _spectra(8), "axis": AXIS, "instrument": torch.tensor([0, 1, 2, 3, 0, 1, 2, 3])}
     out = model(batch, beta=0.1, alpha=0.5)
-    assert set(out) >= {"loss", "recon", "kl", "adv", "inst", "balance", "ot", "adv_acc", "inst_acc"}
+    assert set(out) >= {"loss", "recon", "kl", "adv", "inst", "balance", "ot", "pair", "align", "adv_acc",
+                        "inst_acc", "pair_acc"}
+    assert torch.isnan(out.pop("pair_acc"))  # no molecule ids, no pairs to score
     for key, value in out.items():
         assert value.ndim == 0 and torch.isfinite(value), key
     out["loss"].backward()
@@ -272,3 +274,97 @@ def test_reconstruction_through_the_latent_only():
     code = model.embed.position(torch.as_tensor(model.encode(_spectra(1), AXIS)[2]["patch_centres"]))
     torch.testing.assert_close(captured["context"], code.expand(2, -1, -1))
     assert model.vib_chem.proj.weight.grad.abs().sum() > 0
+
+
+# ------------------------------------------------- disentanglement options
+def test_adversary_sees_the_posterior_mean_not_the_sample():
+    x, labels = _spectra(6), torch.tensor([0, 1, 2, 3, 0, 1])
+    mask = torch.zeros(6, 44, dtype=torch.bool)
+    mask[:, ::3] = True
+    batch = {"x": x, "axis": AXIS, "instrument": labels}
+    for which, same in (("mean", True), ("sample", False)):
+        torch.manual_seed(0)
+        model = SpektronModel(_small(classifier_input=which, logvar_max=0.0)).train()
+        a, b = model(batch, mask=mask), model(batch, mask=mask)  # fresh reparameterisation noise each time
+        assert (a["adv"].item() == b["adv"].item()) is same, which
+        assert (a["inst"].item() == b["inst"].item()) is same, which
+    # "both" averages the two cross-entropies
+    torch.manual_seed(0)
+    model = SpektronModel(_small(classifier_input="both")).train()
+    out = model(batch, mask=mask)
+    assert torch.isfinite(out["adv"]) and out["adv"].item() > 0
+    with pytest.raises(ValueError, match="classifier_input"):
+        _small(classifier_input="posterior")
+
+
+def test_pairing_terms_enter_the_loss_and_reward_invariant_chemistry():
+    torch.manual_seed(0)
+    cfg = _small(lambda_pair=0.7, lambda_align=0.3, lambda_adv=0.0, lambda_inst=0.0, lambda_moe=0.0)
+    model = SpektronModel(cfg).train()
+    x = _spectra(4)
+    batch = {"x": torch.cat([x, x]), "axis": AXIS, "instrument": torch.tensor([0, 1, 2, 3, 1, 2, 3, 0]),
+             "molecule": torch.tensor([5, 6, 7, 8, 5, 6, 7, 8])}
+    mask = torch.zeros(8, 44, dtype=torch.bool)
+    mask[:, 1::2] = True
+    out = model(batch, beta=0.0, mask=mask)
+    torch.testing.assert_close(out["loss"], out["recon"] + 0.7 * out["pair"] + 0.3 * out["align"])
+    # identical views: the means coincide, so alignment is 0 and retrieval in the batch is perfect
+    assert out["align"].item() == pytest.approx(0.0, abs=1e-8)
+    assert out["pair_acc"].item() == 1.0
+    out["loss"].backward()
+    assert model.vib_chem.proj.weight.grad.abs().sum() > 0
+    # different spectra under the same ids: misaligned, positive alignment loss
+    other = dict(batch, x=torch.cat([x, _spectra(4, seed=1)]))
+    assert model(other, beta=0.0, mask=mask)["align"].item() > 0.1
+    with pytest.raises(ValueError, match="molecule ids"):
+        model(dict(batch, molecule=torch.zeros(8)), mask=mask)
+
+
+def test_noise_statistic_reads_the_noise_level():
+    from spektron.models.spektron import log_noise_level
+
+    g = torch.Generator().manual_seed(0)
+    clean = torch.sin(torch.linspace(0, 20, 700)).expand(2, -1)
+    noise = torch.randn(2, 700, generator=g)
+    levels = log_noise_level(clean + torch.tensor([[0.01], [0.1]]) * noise)
+    assert levels[1] - levels[0] == pytest.approx(torch.log(torch.tensor(10.0)).item(), abs=0.3)
+    model = SpektronModel(_small(input_noise_stat=True)).eval()
+    assert any(p is model.noise_stats.weight for p in model.backbone_parameters())
+    x = _spectra(2)
+    # only z_inst gets the statistic: z_chem matches a model without it (same weights)
+    plain = SpektronModel(_small()).eval()
+    plain.load_state_dict({k: v for k, v in model.state_dict().items() if not k.startswith("noise_stats")})
+    c1, i1, _ = model.encode(x, AXIS)
+    c0, i0, _ = plain.encode(x, AXIS)
+    torch.testing.assert_close(c1, c0)
+    assert not torch.allclose(i1, i0)
+    assert SpektronModel(_small()).noise_stats is None  # default: the original architecture
+
+
+def test_input_statistics_can_bypass_z_chem():
+    torch.manual_seed(0)
+    model = SpektronModel(_small(chem_input_stats=False)).eval()
+    x = _spectra(2)
+    c1, i1, _ = model.encode(x, AXIS)
+    c2, i2, _ = model.encode(3.0 * x + 1.0, AXIS)  # same shape, other gain and offset
+    torch.testing.assert_close(c1, c2, atol=1e-5, rtol=1e-4)
+    assert not torch.allclose(i1, i2)
+
+
+def test_standardised_classifier_is_scale_free():
+    from spektron.models.heads import InstrumentClassifier
+
+    torch.manual_seed(0)
+    clf = InstrumentClassifier(5, 3, hidden=8, standardise=True)
+    z = torch.randn(10, 5)
+    torch.testing.assert_close(clf(z), clf(1e-2 * z + 2.0), atol=1e-4, rtol=1e-3)
+    assert clf(z[:1]).shape == (1, 3)  # one row: passed unchanged
+
+
+def test_deeper_latent_only_decoder():
+    model = SpektronModel(_small(recon_from_tokens=False, decoder_layers=3))
+    assert len(model.reconstruct.extra) == 2
+    out = model({"x": _spectra(3), "axis": AXIS})
+    assert torch.isfinite(out["recon"])
+    with pytest.raises(ValueError, match="decoder_layers"):
+        _small(decoder_layers=0)

@@ -8,7 +8,13 @@ import pytest
 import torch
 
 from spektron.models.config import SpektronConfig
-from spektron.training.losses import domain_cross_entropy, masked_mse, sinkhorn_domain_loss
+from spektron.training.losses import (
+    domain_cross_entropy,
+    masked_mse,
+    paired_alignment,
+    paired_infonce,
+    sinkhorn_domain_loss,
+)
 from spektron.training.schedules import beta_at, cosine_beta, cyclical_beta, grl_alpha, schedule_values
 
 
@@ -94,3 +100,43 @@ def test_sinkhorn_domain_loss_separates_shifted_domains_and_has_gradient():
     far.backward()
     assert z.grad is not None and torch.isfinite(z.grad).all() and z.grad.abs().sum() > 0
     assert sinkhorn_domain_loss(base, torch.zeros(40, dtype=torch.long)).item() == 0.0
+
+
+def test_paired_infonce_known_answers():
+    groups = torch.tensor([0, 1, 2, 0, 1, 2])
+    # identical views of orthogonal molecules: each anchor's partner has cosine 1,
+    # the 4 others cosine 0, so the loss is log(1 + 4 e^(-1/τ)) -> its minimum 0 as τ -> 0
+    base = torch.eye(3)
+    loss, top1 = paired_infonce(torch.cat([base, base]), groups, temperature=0.1)
+    assert loss.item() == pytest.approx(math.log(1 + 4 * math.exp(-10.0)), rel=1e-3)
+    assert top1.item() == 1.0
+    # views that all coincide: no information, loss log(5) (uniform over the 5 others)
+    same = torch.ones(6, 3)
+    loss, _ = paired_infonce(same, groups, temperature=0.1)
+    assert loss.item() == pytest.approx(math.log(5.0), rel=1e-5)
+    # swapped partners: the nearest neighbour is the wrong molecule
+    loss_bad, top1_bad = paired_infonce(torch.cat([base, base[[1, 2, 0]]]), groups, temperature=0.1)
+    assert loss_bad.item() > 9.0 and top1_bad.item() == 0.0
+
+
+def test_paired_infonce_without_pairs_and_gradient():
+    loss, top1 = paired_infonce(torch.randn(4, 3), torch.arange(4))
+    assert loss.item() == 0.0 and math.isnan(top1.item())
+    z = torch.randn(8, 5, requires_grad=True)
+    loss, _ = paired_infonce(z, torch.tensor([0, 1, 2, 3, 0, 1, 2, 3]))
+    loss.backward()
+    assert torch.isfinite(z.grad).all() and z.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match="temperature"):
+        paired_infonce(z, torch.arange(8), temperature=0.0)
+
+
+def test_paired_alignment_is_zero_for_identical_views_and_scale_free():
+    groups = torch.tensor([0, 1, 2, 3, 0, 1, 2, 3])
+    a = torch.randn(4, 6, generator=torch.Generator().manual_seed(0))
+    assert paired_alignment(torch.cat([a, a]), groups).item() == pytest.approx(0.0, abs=1e-12)
+    shifted = torch.cat([a, a + 0.5])  # an instrument offset on the second views
+    value = paired_alignment(shifted, groups)
+    assert value.item() > 0
+    # scale-free: shrinking the latent does not lower it
+    assert paired_alignment(0.01 * shifted, groups).item() == pytest.approx(value.item(), rel=1e-4)
+    assert paired_alignment(a, torch.arange(4)).item() == 0.0

@@ -13,6 +13,11 @@ Batches are pure functions of ``(seed, rank, step)`` (:meth:`PretrainCorpus.batc
 so a resumed or multi-worker run sees exactly the batches an uninterrupted one
 would: resuming at step k means iterating from ``start_step=k``.
 
+With ``paired=True`` a batch holds B/2 molecules, each seen through **two
+different** instruments (rows ``i`` and ``i + B/2`` are the same molecule): the
+positive pairs of SPEC section 4, for a cross-instrument pairing loss on the
+chemistry latent.
+
 Every batch comes from one source and carries that source's axis, converted to
 wavenumber and ascending (``1e7 / nm``, channels reversed), which is what the model
 expects::
@@ -96,6 +101,9 @@ class PretrainCorpus(IterableDataset):
         Divide each source by the standard deviation of its clean pool.
     rank : int
         Process rank under data parallelism; each rank gets its own batch stream.
+    paired : bool
+        Draw batches of ``batch_size // 2`` molecules × 2 distinct instruments
+        (an odd batch size gets one unpaired extra row) instead of independent rows.
     start_step, n_batches : int
         Iterate batches ``start_step, start_step + 1, …`` (``n_batches`` of them,
         or forever when None). Use with ``DataLoader(corpus, batch_size=None)``.
@@ -113,6 +121,7 @@ class PretrainCorpus(IterableDataset):
         rank: int = 0,
         start_step: int = 0,
         n_batches: int | None = None,
+        paired: bool = False,
     ) -> None:
         super().__init__()
         sources = list(sources)
@@ -125,6 +134,9 @@ class PretrainCorpus(IterableDataset):
         if n_batches is not None and n_batches < 0:
             raise ValueError(f"n_batches must be >= 0, got {n_batches}")
         self.instruments = _check_instruments(instruments, seed)
+        if paired and (len(self.instruments) < 2 or batch_size < 2):
+            raise ValueError("paired batches need at least 2 instruments and batch_size >= 2")
+        self.paired = bool(paired)
         self.batch_size = int(batch_size)
         self.seed = int(seed)
         self.rank = int(rank)
@@ -196,8 +208,11 @@ class PretrainCorpus(IterableDataset):
         rng = np.random.default_rng([self.seed, self.rank, int(step)])
         s = int(rng.choice(len(self._X), p=self.weights)) if len(self._X) > 1 else 0
         X = self._X[s]
-        rows = rng.integers(0, X.shape[0], size=self.batch_size)
-        inst = rng.integers(0, self.n_instruments, size=self.batch_size)
+        if self.paired:
+            rows, inst = self._paired_draw(rng, X.shape[0])
+        else:
+            rows = rng.integers(0, X.shape[0], size=self.batch_size)
+            inst = rng.integers(0, self.n_instruments, size=self.batch_size)
         x = apply_instruments(X[rows], inst, self.instruments, self._axes[s], "cm-1", rng)
         return {
             "x": torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)),
@@ -205,6 +220,18 @@ class PretrainCorpus(IterableDataset):
             "instrument": torch.from_numpy(inst.astype(np.int64)),
             "molecule": torch.from_numpy((rows + self.offsets[s]).astype(np.int64)),
         }
+
+    def _paired_draw(self, rng: np.random.Generator, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
+        """B/2 distinct molecules (when the pool allows), each through two different instruments."""
+        half = self.batch_size // 2
+        rows = rng.choice(n_rows, size=half, replace=half > n_rows)
+        first = rng.integers(0, self.n_instruments, size=half)
+        second = (first + rng.integers(1, self.n_instruments, size=half)) % self.n_instruments
+        rows, inst = np.concatenate([rows, rows]), np.concatenate([first, second])
+        if self.batch_size % 2:
+            rows = np.append(rows, rng.integers(0, n_rows))
+            inst = np.append(inst, rng.integers(0, self.n_instruments))
+        return rows, inst
 
     def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
         info = get_worker_info()

@@ -16,6 +16,8 @@ from typing import Any, Literal
 
 BetaSchedule = Literal["cosine", "cyclical"]
 BETA_SCHEDULES: tuple[str, ...] = ("cosine", "cyclical")
+ClassifierInput = Literal["mean", "sample", "both"]
+CLASSIFIER_INPUTS: tuple[str, ...] = ("mean", "sample", "both")
 
 
 @dataclass
@@ -67,12 +69,33 @@ class SpektronConfig:
         Classes of the instrument classifiers.
     classifier_hidden : int
         Hidden width of the instrument classifiers.
+    input_noise_stat : bool
+        Add the spectrum's log noise level (robust second-difference estimate) to
+        the input statistics that reach the pooled vector, next to its offset and
+        scale. False by default so that older checkpoints load unchanged.
+    chem_input_stats : bool
+        Whether the per-spectrum offset and scale statistics also reach ``z_chem``
+        (True, the original design) or only ``z_inst``: they are mostly
+        instrument signatures (gain, baseline offset), a direct path for the
+        instrument into the chemistry code.
+    classifier_standardise : bool
+        Standardise the instrument classifiers' input with the batch statistics
+        (per dimension, like the probe of the diagnostics): without it the
+        adversary barely sees low-variance directions of ``z_chem`` that a
+        standardised linear probe still reads the instrument from.
     recon_from_tokens : bool
         True (SPEC): the reconstruction head sees the backbone's token states plus
         the latent. False: it sees only the latent and each patch's wavenumber
         code, so everything it reconstructs must pass through the bottleneck (the
         tokens of a bidirectional backbone can otherwise inpaint masked patches from
         their neighbours without the latent, which lets a strong KL collapse it).
+    classifier_input : ``"mean"``, ``"sample"`` or ``"both"``
+        What the two instrument classifiers (the reversed adversary on ``z_chem``
+        and the ``z_inst`` classifier) see: the posterior means (default), the
+        reparameterised samples, or both (the two cross-entropies averaged). On
+        samples alone the adversary can be fooled by noise: the KL shrinks the
+        means until σ·ε dominates, the adversary sits at chance, and yet a probe on
+        the means — what downstream code uses — still finds the instrument.
     mask_ratio : float
         Fraction of patches masked for the reconstruction loss, in (0, 1).
     w_kl : float
@@ -87,6 +110,20 @@ class SpektronConfig:
         Number of cycles of the cyclical schedule.
     beta_cycle_rise, beta_cycle_plateau : float
         Fractions of a cycle spent rising and on the plateau; the rest falls.
+    lambda_pair : float
+        Weight of the cross-instrument pairing term: InfoNCE on the ``z_chem``
+        posterior means of the same molecule seen through two different
+        instruments (``batch["molecule"]`` ids; the trainer then draws paired
+        batches of B/2 molecules × 2 instruments whenever ``lambda_pair`` or
+        ``lambda_align`` is positive). 0 (default) disables it.
+    pair_temperature : float
+        Temperature τ of that InfoNCE (cosine similarities divided by τ).
+    lambda_align : float
+        Weight of the per-dimension alignment of those pairs' ``z_chem`` means
+        (squared difference in units of the batch standard deviation; see
+        :func:`spektron.training.losses.paired_alignment`). 0 disables it.
+    decoder_layers : int
+        Hidden layers of the per-patch reconstruction MLP (1 = the original head).
     grl_gamma : float
         γ of the gradient-reversal warm-up α(p) = 2 / (1 + e^(−γp)) − 1.
     lambda_adv, lambda_inst, lambda_moe, lambda_router_z, lambda_ot : float
@@ -128,6 +165,11 @@ class SpektronConfig:
     n_instruments: int = 4
     classifier_hidden: int = 128
     recon_from_tokens: bool = True
+    input_noise_stat: bool = False
+    chem_input_stats: bool = True
+    classifier_standardise: bool = False
+    classifier_input: ClassifierInput = "mean"
+    decoder_layers: int = 1
     # objective
     mask_ratio: float = 0.35
     w_kl: float = 1.0
@@ -145,6 +187,9 @@ class SpektronConfig:
     lambda_router_z: float = 0.0
     lambda_ot: float = 0.0
     ot_reg: float = 0.1
+    lambda_pair: float = 0.0
+    pair_temperature: float = 0.1
+    lambda_align: float = 0.0
 
     def __post_init__(self) -> None:
         self.validate()
@@ -155,7 +200,7 @@ class SpektronConfig:
         positive_ints = (
             "patch_size", "n_frequencies", "d_model", "n_layers", "state_size",
             "moe_experts", "moe_top_k", "moe_hidden_mult", "z_chem_dim",
-            "n_instruments", "classifier_hidden", "beta_cycles",
+            "n_instruments", "classifier_hidden", "beta_cycles", "decoder_layers",
         )
         for name in positive_ints:
             value = getattr(self, name)
@@ -165,7 +210,8 @@ class SpektronConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
-        for name in ("bidirectional", "split_latent", "recon_from_tokens"):
+        for name in ("bidirectional", "split_latent", "recon_from_tokens", "input_noise_stat", "chem_input_stats",
+                     "classifier_standardise"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
         if self.split_latent and self.z_inst_dim < 1:
@@ -206,16 +252,27 @@ class SpektronConfig:
             raise ValueError("beta_cycle_rise + beta_cycle_plateau must not exceed 1")
         non_negative = (
             "w_kl", "beta_start", "beta_end", "grl_gamma", "lambda_adv", "lambda_inst",
-            "lambda_moe", "lambda_router_z", "lambda_ot",
+            "lambda_moe", "lambda_router_z", "lambda_ot", "lambda_pair", "lambda_align",
         )
         for name in non_negative:
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
                 raise ValueError(f"{name} must be a finite non-negative number, got {value!r}")
+        if self.classifier_input not in CLASSIFIER_INPUTS:
+            raise ValueError(
+                f"classifier_input must be one of {', '.join(CLASSIFIER_INPUTS)}, got {self.classifier_input!r}"
+            )
+        if not (isinstance(self.pair_temperature, (int, float)) and self.pair_temperature > 0):
+            raise ValueError(f"pair_temperature must be positive, got {self.pair_temperature!r}")
         if not self.ot_reg > 0:
             raise ValueError(f"ot_reg must be positive, got {self.ot_reg!r}")
 
     # ------------------------------------------------------------ derived sizes
+    @property
+    def uses_pairs(self) -> bool:
+        """Whether the objective needs batches holding one molecule through two instruments."""
+        return self.lambda_pair > 0 or self.lambda_align > 0
+
     @property
     def latent_dim(self) -> int:
         """Total latent width, ``z_chem_dim + z_inst_dim``."""

@@ -11,7 +11,14 @@ Input handling (documented because every caller depends on it):
   standardised units. The removed offset and gain are instrument signatures, so
   ``[asinh(mean), log std]`` is mapped by a linear layer and added to the pooled
   vector that feeds the VIB heads: ``z_inst`` (and, unless the adversary prevents
-  it, ``z_chem``) can still see them.
+  it, ``z_chem``) can still see them; ``config.chem_input_stats = False`` gives
+  them to ``z_inst`` only.
+* With ``config.input_noise_stat`` the log noise level of the standardised
+  spectrum (:func:`log_noise_level`) is mapped by its own linear layer and added
+  to the vector that feeds the ``z_inst`` head only: the detector noise is the
+  strongest signature of a simulated instrument (SNR 30–60 dB), a per-spectrum
+  quadratic statistic a mean-pooled backbone hardly forms, and it says nothing
+  about chemistry (fed to both heads it swamped ``z_chem``: retrieval fell to 35 %).
 * Any number of channels C ≥ 2: the last partial patch is zero-padded; it is a
   normal token, but its padded channels never enter the reconstruction loss.
 """
@@ -34,8 +41,23 @@ from spektron.training.losses import (
     domain_cross_entropy,
     gaussian_kl_per_dim,
     masked_mse,
+    paired_alignment,
+    paired_infonce,
     sinkhorn_domain_loss,
 )
+
+
+def log_noise_level(xs: Tensor, eps: float = 1e-6) -> Tensor:
+    """Robust per-spectrum noise estimate: ``log median |Δ²x|`` over the channels, (B,).
+
+    The second difference cancels smooth signal (baselines, broad bands) and leaves
+    white noise (scaled by √6); the median ignores the sharp band edges (the MAD
+    noise estimate of Donoho & Johnstone 1994, applied to second differences).
+    0 for spectra shorter than 3 channels.
+    """
+    if xs.shape[-1] < 3:
+        return xs.new_zeros(xs.shape[:-1])
+    return torch.diff(xs, n=2, dim=-1).abs().median(dim=-1).values.clamp_min(eps).log()
 
 
 class SpektronModel(nn.Module):
@@ -93,16 +115,21 @@ class SpektronModel(nn.Module):
         )
         self.norm = nn.LayerNorm(d)
         self.input_stats = nn.Linear(2, d)
+        # Optional third instrument signature, the noise level (its own layer so that
+        # checkpoints of models without it load unchanged).
+        self.noise_stats = nn.Linear(1, d) if config.input_noise_stat else None
 
         chem_dim = config.z_chem_dim if config.split_latent else config.latent_dim
         self.vib_chem = VIBHead(d, chem_dim, config.logvar_min, config.logvar_max)
         self.vib_inst = (
             VIBHead(d, config.z_inst_dim, config.logvar_min, config.logvar_max) if config.split_latent else None
         )
-        self.reconstruct = ReconstructionHead(d, config.latent_dim, config.patch_size)
-        self.adversary = InstrumentClassifier(chem_dim, config.n_instruments, config.classifier_hidden, reverse=True)
+        self.reconstruct = ReconstructionHead(d, config.latent_dim, config.patch_size, config.decoder_layers)
+        std = config.classifier_standardise
+        self.adversary = InstrumentClassifier(chem_dim, config.n_instruments, config.classifier_hidden,
+                                              reverse=True, standardise=std)
         self.inst_classifier = (
-            InstrumentClassifier(config.z_inst_dim, config.n_instruments, config.classifier_hidden)
+            InstrumentClassifier(config.z_inst_dim, config.n_instruments, config.classifier_hidden, standardise=std)
             if config.split_latent else None
         )
 
@@ -131,12 +158,15 @@ class SpektronModel(nn.Module):
             raise ValueError("axis must be strictly monotonic (wavenumbers in cm-1)")
         xs, mean, log_std = standardise(x)
         patches, valid = patchify(xs, self.config.patch_size)
-        return {
+        prep = {
             "patches": patches,  # (B, N, p), standardised
             "valid": valid,  # (N, p) bool: real (not padded) channels
             "centres": patch_centres(axis, self.config.patch_size),  # (N,)
             "stats": torch.stack((torch.asinh(mean), log_std), dim=-1),  # (B, 2)
         }
+        if self.noise_stats is not None:
+            prep["noise"] = log_noise_level(xs).unsqueeze(-1)  # (B, 1)
+        return prep
 
     def _check_mask(self, mask: Tensor, batch: int, n_patches: int) -> Tensor:
         mask = torch.as_tensor(mask, device=self.input_stats.weight.device)
@@ -172,11 +202,15 @@ class SpektronModel(nn.Module):
             if stats is not None:
                 moe_stats.append(stats)
         h = self.norm(h)
-        pooled = h.mean(dim=1) + self.input_stats(prep["stats"])  # (B, d)
+        tokens_mean = h.mean(dim=1)
+        pooled = tokens_mean + self.input_stats(prep["stats"])  # (B, d)
+        # The noise level is an instrument signature only: it feeds z_inst, never z_chem.
+        pooled_inst = pooled if self.noise_stats is None else pooled + self.noise_stats(prep["noise"])
+        pooled_chem = pooled if self.config.chem_input_stats else tokens_mean
 
-        z_chem, mu_chem, logvar_chem = self.vib_chem(pooled)
+        z_chem, mu_chem, logvar_chem = self.vib_chem(pooled_chem)
         if self.vib_inst is not None:
-            z_inst, mu_inst, logvar_inst = self.vib_inst(pooled)
+            z_inst, mu_inst, logvar_inst = self.vib_inst(pooled_inst)
         else:  # single-latent ablation: an empty instrument latent
             z_inst = mu_inst = logvar_inst = pooled.new_zeros(pooled.shape[0], 0)
 
@@ -234,14 +268,19 @@ class SpektronModel(nn.Module):
 
         ``batch``: ``x`` (B, C), ``axis`` (C,) in cm⁻¹, optionally ``instrument``
         (B,) integer labels in ``[0, n_instruments)`` — without them the domain
-        losses are 0 and the accuracies NaN. ``beta`` weights the KL (default
+        losses are 0 and the accuracies NaN — and ``molecule`` (B,) integer ids:
+        rows sharing an id are views of one sample and, when ``lambda_pair > 0``,
+        the pairing InfoNCE pulls their ``z_chem`` means together. ``beta`` weights the KL (default
         ``config.beta_end``, the post-anneal value), ``alpha`` is the
         gradient-reversal strength. ``mask`` overrides the random patch mask;
         ``generator`` makes the random mask reproducible.
 
         Returns ``loss`` (weighted total), ``recon``, ``kl``, ``adv``, ``inst``,
-        ``balance``, ``ot``, ``adv_acc``, ``inst_acc`` (scalar tensors; the
-        accuracies detached).
+        ``balance``, ``ot``, ``pair``, ``align``, ``adv_acc``, ``inst_acc``, ``pair_acc``
+        (scalar tensors; the accuracies detached). The classifiers see what
+        ``config.classifier_input`` says (posterior means by default); the KL is
+        always the closed form of the posterior, and the decoder always reads the
+        sample.
         """
         cfg = self.config
         if not isinstance(batch, dict) or "x" not in batch or "axis" not in batch:
@@ -265,14 +304,23 @@ class SpektronModel(nn.Module):
         zero = recon.new_zeros(())
         nan = recon.new_full((), float("nan"))
         adv, inst, ot_cost, adv_acc, inst_acc = zero, zero, zero, nan, nan
+        pair, align, pair_acc = zero, zero, nan
         labels = batch.get("instrument")
         if labels is not None:
             labels = self._check_labels(labels, B)
-            adv, adv_acc = domain_cross_entropy(self.adversary(z_chem, alpha), labels)
+            adv, adv_acc = self._classify(self.adversary, z_chem, extras["mu_chem"], labels, alpha)
             if self.inst_classifier is not None:
-                inst, inst_acc = domain_cross_entropy(self.inst_classifier(z_inst), labels)
+                inst, inst_acc = self._classify(self.inst_classifier, z_inst, extras["mu_inst"], labels, 1.0)
             if cfg.lambda_ot > 0:
-                ot_cost = sinkhorn_domain_loss(z_chem, labels, cfg.ot_reg)
+                z_ot = z_chem if cfg.classifier_input == "sample" else extras["mu_chem"]
+                ot_cost = sinkhorn_domain_loss(z_ot, labels, cfg.ot_reg)
+        molecules = batch.get("molecule")
+        if molecules is not None and cfg.uses_pairs:
+            molecules = torch.as_tensor(molecules, device=recon.device)
+            if tuple(molecules.shape) != (B,) or molecules.dtype.is_floating_point:
+                raise ValueError(f"molecule ids must be integers of shape ({B},), got {tuple(molecules.shape)}")
+            pair, pair_acc = paired_infonce(extras["mu_chem"], molecules, cfg.pair_temperature)
+            align = paired_alignment(extras["mu_chem"], molecules)
 
         balance = extras["moe_balance"]
         loss = (
@@ -283,11 +331,26 @@ class SpektronModel(nn.Module):
             + cfg.lambda_moe * balance
             + cfg.lambda_router_z * extras["moe_z_loss"]
             + cfg.lambda_ot * ot_cost
+            + cfg.lambda_pair * pair
+            + cfg.lambda_align * align
         )
         return {
             "loss": loss, "recon": recon, "kl": kl, "adv": adv, "inst": inst, "balance": balance,
-            "ot": ot_cost, "adv_acc": adv_acc, "inst_acc": inst_acc,
+            "ot": ot_cost, "pair": pair, "align": align, "adv_acc": adv_acc, "inst_acc": inst_acc, "pair_acc": pair_acc,
         }
+
+    def _classify(
+        self, classifier: InstrumentClassifier, sample: Tensor, mean: Tensor, labels: Tensor, alpha: float
+    ) -> tuple[Tensor, Tensor]:
+        """Cross-entropy and accuracy of ``classifier`` on what ``config.classifier_input`` names."""
+        which = self.config.classifier_input
+        if which == "sample":
+            return domain_cross_entropy(classifier(sample, alpha), labels)
+        on_mean = domain_cross_entropy(classifier(mean, alpha), labels)
+        if which == "mean":
+            return on_mean
+        on_sample = domain_cross_entropy(classifier(sample, alpha), labels)
+        return 0.5 * (on_mean[0] + on_sample[0]), on_mean[1]
 
     def _check_labels(self, labels: Tensor, batch: int) -> Tensor:
         labels = torch.as_tensor(labels, device=self.input_stats.weight.device)
@@ -320,8 +383,8 @@ class SpektronModel(nn.Module):
     def backbone_parameters(self) -> list[nn.Parameter]:
         """Patch embedding, D-LinOSS blocks (experts included), final norm and the
         input-statistics map: everything before the VIB heads."""
-        modules = (self.embed, self.blocks, self.norm, self.input_stats)
-        return [p for m in modules for p in m.parameters()]
+        modules = (self.embed, self.blocks, self.norm, self.input_stats, self.noise_stats)
+        return [p for m in modules if m is not None for p in m.parameters()]
 
     def head_parameters(self) -> list[nn.Parameter]:
         """VIB heads, reconstruction head and the instrument classifiers."""

@@ -30,9 +30,12 @@ class PretrainData:
     seed : run seed (draws the instruments, the molecule pool and the batch stream).
     batch_size : spectra per batch (per rank).
     rank : process rank; each rank draws its own batches.
+    paired : draw batches of B/2 molecules × 2 different instruments (for the
+        model's cross-instrument pairing loss, ``lambda_pair > 0``).
     """
 
-    def __init__(self, config: DataConfig, *, seed: int, batch_size: int, rank: int = 0) -> None:
+    def __init__(self, config: DataConfig, *, seed: int, batch_size: int, rank: int = 0,
+                 paired: bool = False) -> None:
         self.config = config
         self.seed = seed
         region = config.region
@@ -47,7 +50,8 @@ class PretrainData:
                 if not extra:
                     raise ValueError(f"no file in {config.path} covers enough of the {region.upper()} model axis")
             self.corpus = PretrainCorpus.from_synthetic(
-                config.n_molecules, self.instruments, region, seed, batch_size, extra_sources=extra, rank=rank)
+                config.n_molecules, self.instruments, region, seed, batch_size, extra_sources=extra, rank=rank,
+                paired=paired)
         else:  # qm9s
             from spektron.data.pretrain_pool import to_model_axis
             from spektron.data.qm9s import load_qm9s
@@ -60,7 +64,7 @@ class PretrainData:
             spectra = to_model_axis(spectra, default_axis("mir"), "cm-1")
             train = spectra.select(np.arange(config.n_molecules))
             self._eval_source = spectra.select(np.arange(config.n_molecules, wanted))
-            self.corpus = PretrainCorpus([train], self.instruments, batch_size, seed, rank=rank)
+            self.corpus = PretrainCorpus([train], self.instruments, batch_size, seed, rank=rank, paired=paired)
 
     def train_batch(self, step: int, device: str | torch.device = "cpu") -> dict[str, torch.Tensor]:
         """Batch ``step`` of this rank, on ``device``."""

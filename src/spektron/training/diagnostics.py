@@ -13,6 +13,15 @@ Plus the per-dimension KL of ``z_chem`` (posterior collapse shows up as many
 dimensions with KL ≈ 0; Bowman et al. 2016, "Generating sentences from a
 continuous space") and the mixture-of-experts routing balance.
 
+The KL alone can be fooled: with the log-variance clamped below 0 (σ ≤ e^(logvar_max/2))
+every dimension pays at least ``½(e^lvmax − 1 − lvmax)`` nats even when its mean is
+constant, so a dead dimension still shows KL ≫ 0.01. The collapse count therefore
+also uses the information a dimension can actually carry about the input, the
+Gaussian-channel estimate ``½ log(1 + Var_x(μ_d) / E_x[σ_d²])`` nats (means that
+vary less than the posterior noise carry nothing; cf. the "active units" of Burda
+et al. 2016, "Importance weighted autoencoders"). A dimension is collapsed when
+either its KL or its information is below 0.01 nats.
+
 The metric functions take NumPy arrays so they can be tested on embeddings whose
 answer is known; :func:`evaluate_views` runs a model over a held-out set.
 """
@@ -35,6 +44,7 @@ __all__ = [
     "COLLAPSE_KL_NATS",
     "collapsed_fraction",
     "evaluate_views",
+    "information_per_dimension",
     "kl_per_dimension",
     "probe_accuracy",
     "retrieval_top1",
@@ -108,10 +118,25 @@ def kl_per_dimension(mu: np.ndarray, logvar: np.ndarray) -> np.ndarray:
     return np.mean(0.5 * (mu**2 + np.exp(logvar) - 1.0 - logvar), axis=0)
 
 
-def collapsed_fraction(kl_dims: np.ndarray, threshold: float = COLLAPSE_KL_NATS) -> float:
-    """Fraction of dimensions with KL below ``threshold`` nats."""
-    kl_dims = np.asarray(kl_dims)
-    return float(np.mean(kl_dims < threshold))
+def information_per_dimension(mu: np.ndarray, logvar: np.ndarray) -> np.ndarray:
+    """Gaussian-channel information per latent dimension, ``½ log(1 + Var(μ_d) / mean σ_d²)`` nats.
+
+    What a dimension's posterior means can tell apart through its own noise; 0 for
+    a dimension whose mean does not depend on the input, whatever its KL.
+    """
+    mu = np.asarray(mu, dtype=np.float64)
+    var_noise = np.mean(np.exp(np.asarray(logvar, dtype=np.float64)), axis=0)
+    return 0.5 * np.log1p(mu.var(axis=0) / np.maximum(var_noise, 1e-12))
+
+
+def collapsed_fraction(kl_dims: np.ndarray, threshold: float = COLLAPSE_KL_NATS,
+                       info_dims: np.ndarray | None = None) -> float:
+    """Fraction of dimensions with KL below ``threshold`` nats (or, when ``info_dims``
+    is given, with KL *or* information below it)."""
+    collapsed = np.asarray(kl_dims) < threshold
+    if info_dims is not None:
+        collapsed |= np.asarray(info_dims) < threshold
+    return float(np.mean(collapsed))
 
 
 def routing_balance(load: np.ndarray) -> dict[str, float]:
@@ -154,10 +179,24 @@ def evaluate_views(
     }
     if chem_mu is not None and chem_logvar is not None:
         kl = kl_per_dimension(chem_mu, chem_logvar)
-        frac = collapsed_fraction(kl)
-        out.update(kl_chem_mean=float(kl.mean()), kl_chem_collapsed_frac=frac)
+        info = information_per_dimension(chem_mu, chem_logvar)
+        frac = collapsed_fraction(kl, info_dims=info)
+        # The headline probe reads standardised means, so a dimension whose mean
+        # varies far less than its posterior noise (carrying < 0.01 nats) still
+        # counts; the same probe on the informative dimensions only says whether
+        # the instrument sits in what z_chem actually transmits.
+        active = info >= COLLAPSE_KL_NATS
+        out["n_chem_active"] = int(active.sum())
+        if active.any():
+            z_active = np.asarray(z_chem)[:, active]
+            out["inst_acc_chem_active"] = probe_accuracy(z_active, instruments, groups=molecules, seed=seed)
+            out["retrieval_top1_active"] = retrieval_top1(z_active, molecules, instruments)
+        out.update(kl_chem_mean=float(kl.mean()), info_chem_mean=float(info.mean()),
+                   kl_chem_collapsed_frac=frac,
+                   kl_chem_low_kl_frac=collapsed_fraction(kl),
+                   kl_chem_low_info_frac=float(np.mean(info < COLLAPSE_KL_NATS)))
         if frac > COLLAPSE_FRACTION_WARN:
-            log.warning("posterior collapse: %.0f%% of z_chem dimensions have KL < %.2g nats",
+            log.warning("posterior collapse: %.0f%% of z_chem dimensions carry < %.2g nats (KL or information)",
                         100 * frac, COLLAPSE_KL_NATS)
     if expert_load is not None:
         out.update(routing_balance(expert_load))

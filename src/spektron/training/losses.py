@@ -1,7 +1,7 @@
 """Loss terms of the Spektron objective (SPEC §3), as plain functions of tensors.
 
 ``L = recon + w_kl·β·KL + λ_adv·CE(GRL(z_chem)) + λ_inst·CE(z_inst) + λ_moe·balance
-[+ λ_ot·OT]``; ``SpektronModel.forward`` assembles them. This module imports nothing
+[+ λ_ot·OT] [+ λ_pair·InfoNCE(z_chem of one molecule through two instruments)]``; ``SpektronModel.forward`` assembles them. This module imports nothing
 from ``spektron.models`` (the models import it), so keep it that way.
 """
 
@@ -84,3 +84,60 @@ def sinkhorn_domain_loss(z: Tensor, domain: Tensor, reg: float = 0.1, n_iter: in
         wb = torch.full((zb.shape[0],), 1.0 / zb.shape[0], dtype=z.dtype, device=z.device)
         costs.append(ot.sinkhorn2(wa, wb, cost, reg, method="sinkhorn_log", numItermax=n_iter, warn=False))
     return torch.stack(costs).mean()
+
+
+def paired_infonce(z: Tensor, groups: Tensor, temperature: float = 0.1) -> tuple[Tensor, Tensor]:
+    """Supervised-contrastive (InfoNCE) loss pulling together rows of the same group.
+
+    ``z`` (B, D) are latents, ``groups`` (B,) integer ids — here the molecule, so two
+    rows with one id are the same molecule measured through two instruments (SPEC §4's
+    positive pairs). For every anchor that has at least one positive, the loss is
+    ``−mean_pos log softmax_j≠i(cos(z_i, z_j) / τ)[pos]`` (Khosla et al. 2020,
+    "Supervised contrastive learning"; with exactly one positive per anchor it is
+    the NT-Xent loss of SimCLR, Chen et al. 2020), averaged over those anchors.
+
+    Returns ``(loss, top1)``: ``top1`` (detached) is the fraction of anchors whose most
+    similar other row is a positive — a training-batch retrieval accuracy. Both are
+    0 / NaN when no row has a positive. The minimum, reached when the views of a
+    group coincide and groups are far apart, is ``log(n_pos)`` per anchor (0 for pairs).
+    """
+    if z.ndim != 2 or groups.ndim != 1 or groups.shape[0] != z.shape[0]:
+        raise ValueError(f"z must be (B, D) and groups (B,); got {tuple(z.shape)} and {tuple(groups.shape)}")
+    if not temperature > 0:
+        raise ValueError(f"temperature must be positive, got {temperature!r}")
+    same = groups[:, None] == groups[None, :]
+    eye = torch.eye(len(groups), dtype=torch.bool, device=z.device)
+    positive = same & ~eye
+    has_pos = positive.any(dim=1)
+    if not bool(has_pos.any()):
+        return z.new_zeros(()), z.new_full((), float("nan"))
+    unit = nnf.normalize(z, dim=-1)
+    logits = (unit @ unit.T / temperature).masked_fill(eye, float("-inf"))
+    log_prob = logits.log_softmax(dim=1)
+    pos_log_prob = log_prob.masked_fill(~positive, 0.0).sum(dim=1) / positive.sum(dim=1).clamp_min(1)
+    loss = -pos_log_prob[has_pos].mean()
+    nearest = logits.argmax(dim=1)
+    top1 = positive[torch.arange(len(groups), device=z.device), nearest][has_pos].to(z.dtype).mean().detach()
+    return loss, top1
+
+
+def paired_alignment(z: Tensor, groups: Tensor, eps: float = 1e-4) -> Tensor:
+    """Mean squared difference between rows of the same group, per dimension in units
+    of that dimension's batch standard deviation (the invariance term of VICReg,
+    Bardes et al. 2022, made scale-free).
+
+    Where :func:`paired_infonce` only asks a view's nearest neighbour to be its
+    partner (cosine, so a small instrument-dependent component can survive), this
+    asks the two views of a molecule to coincide in *every* dimension relative to
+    how much that dimension varies across the batch — the component a linear
+    instrument probe would read. Dividing by the standard deviation keeps the
+    trivial solution (shrinking everything) from lowering it. 0 without pairs.
+    """
+    if z.ndim != 2 or groups.ndim != 1 or groups.shape[0] != z.shape[0]:
+        raise ValueError(f"z must be (B, D) and groups (B,); got {tuple(z.shape)} and {tuple(groups.shape)}")
+    same = torch.triu(groups[:, None] == groups[None, :], diagonal=1)
+    i, j = same.nonzero(as_tuple=True)
+    if i.numel() == 0 or z.shape[0] < 2:
+        return z.new_zeros(())
+    scale = z.std(dim=0, unbiased=True).clamp_min(eps)
+    return ((z[i] - z[j]) / scale).pow(2).mean()

@@ -59,7 +59,7 @@ __all__ = ["PretrainResult", "Trainer", "pretrain"]
 
 log = logging.getLogger(__name__)
 
-LOSS_KEYS = ("loss", "recon", "kl", "adv", "inst", "balance", "ot", "adv_acc", "inst_acc")
+LOSS_KEYS = ("loss", "recon", "kl", "adv", "inst", "balance", "ot", "pair", "align", "adv_acc", "inst_acc", "pair_acc")
 
 
 @dataclass
@@ -128,7 +128,9 @@ class Trainer:
         self.optimizer = build_optimizer(unwrap(self.model), cfg.lr, cfg.weight_decay,
                                          lr_mult={"adversary.": cfg.adversary_lr_mult})
         self.scheduler = build_scheduler(self.optimizer, cfg.warmup_steps, cfg.steps, cfg.min_lr_ratio)
-        self.data = PretrainData(cfg.data, seed=cfg.seed, batch_size=cfg.batch_size, rank=self.dist.rank)
+        # The pairing loss needs the same molecule through two instruments in one batch.
+        self.data = PretrainData(cfg.data, seed=cfg.seed, batch_size=cfg.batch_size, rank=self.dist.rank,
+                                 paired=cfg.model.uses_pairs)
         self.eval_views = self.data.eval_views() if (self.dist.is_main and cfg.eval_every) else None
         # Training randomness (masks, sampling, dropout) differs per rank.
         torch.manual_seed(rank_seed(cfg.seed, self.dist.rank))
