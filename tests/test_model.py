@@ -320,6 +320,31 @@ def test_pairing_terms_enter_the_loss_and_reward_invariant_chemistry():
         model(dict(batch, molecule=torch.zeros(8)), mask=mask)
 
 
+def test_barlow_invariance_term_enters_the_loss():
+    torch.manual_seed(0)
+    cfg = _small(lambda_invariance=0.4, lambda_adv=0.0, lambda_inst=0.0, lambda_moe=0.0)
+    assert cfg.uses_pairs and not _small().uses_pairs
+    model = SpektronModel(cfg).train()
+    x = _spectra(4)
+    batch = {"x": torch.cat([x, x]), "axis": AXIS, "instrument": torch.tensor([0, 1, 2, 3, 1, 2, 3, 0]),
+             "molecule": torch.tensor([5, 6, 7, 8, 5, 6, 7, 8])}
+    mask = torch.zeros(8, 44, dtype=torch.bool)
+    mask[:, 1::2] = True
+    out = model(batch, beta=0.0, mask=mask)
+    torch.testing.assert_close(out["loss"], out["recon"] + 0.4 * out["invariance"])
+    assert out["invariance"].item() == pytest.approx(0.0, abs=1e-3)  # identical views
+    other = dict(batch, x=torch.cat([x, _spectra(4, seed=1)]))
+    mismatched = model(other, beta=0.0, mask=mask)
+    assert mismatched["invariance"].item() > 1.0
+    mismatched["loss"].backward()
+    assert model.vib_chem.proj.weight.grad.abs().sum() > 0
+    # off by default, and validated
+    assert model(batch, mask=mask)["invariance"].item() != 0.0
+    assert SpektronModel(_small()).train()(batch, mask=mask)["invariance"].item() == 0.0
+    with pytest.raises(ValueError, match="lambda_invariance"):
+        _small(lambda_invariance=-1.0)
+
+
 def test_noise_statistic_reads_the_noise_level():
     from spektron.models.spektron import log_noise_level
 

@@ -9,9 +9,11 @@ import torch
 
 from spektron.models.config import SpektronConfig
 from spektron.training.losses import (
+    barlow_invariance,
     domain_cross_entropy,
     masked_mse,
     paired_alignment,
+    paired_barlow,
     paired_infonce,
     sinkhorn_domain_loss,
 )
@@ -140,3 +142,42 @@ def test_paired_alignment_is_zero_for_identical_views_and_scale_free():
     # scale-free: shrinking the latent does not lower it
     assert paired_alignment(0.01 * shifted, groups).item() == pytest.approx(value.item(), rel=1e-4)
     assert paired_alignment(a, torch.arange(4)).item() == 0.0
+
+
+def test_barlow_invariance_known_answers():
+    g = torch.Generator().manual_seed(0)
+    a = torch.randn(4096, 8, generator=g)
+    # identical views (and any per-dimension affine map of them): every C_ii = 1
+    assert barlow_invariance(a, a).item() == pytest.approx(0.0, abs=1e-6)
+    assert barlow_invariance(a, 3.0 * a - 2.0).item() == pytest.approx(0.0, abs=1e-6)
+    # independent views: C_ii ≈ 0, so the loss ≈ number of dimensions
+    b = torch.randn(4096, 8, generator=g)
+    assert barlow_invariance(a, b).item() == pytest.approx(8.0, abs=0.2)
+    # anti-correlated views: C_ii = -1, (1 - (-1))² = 4 per dimension
+    assert barlow_invariance(a, -a).item() == pytest.approx(32.0, rel=1e-4)
+    # correlation ρ per dimension: (1 - ρ)² each
+    mixed = 0.6 * a + 0.8 * b  # corr(a, mixed) = 0.6
+    assert barlow_invariance(a, mixed).item() == pytest.approx(8 * 0.4**2, abs=0.1)
+
+
+def test_barlow_invariance_is_scale_free_per_dimension_and_redundancy_term():
+    g = torch.Generator().manual_seed(1)
+    a = torch.randn(256, 4, generator=g, dtype=torch.float64)
+    b = a + 0.5 * torch.randn(256, 4, generator=g, dtype=torch.float64)  # an instrument-dependent part
+    value = barlow_invariance(a, b)
+    # one dimension nearly switched off (tiny spread): it still counts fully
+    scale = torch.tensor([1.0, 1.0, 1.0, 1e-2], dtype=torch.float64)
+    assert barlow_invariance(a * scale, b * scale).item() == pytest.approx(value.item(), rel=1e-3)
+    # redundancy: copies of one dimension are maximally redundant
+    col = a[:, :1].expand(-1, 3)
+    assert barlow_invariance(col, col).item() == pytest.approx(0.0, abs=1e-5)
+    assert barlow_invariance(col, col, redundancy_weight=0.5).item() == pytest.approx(0.5 * 6, rel=1e-4)
+    z = torch.randn(8, 4, requires_grad=True)
+    paired_barlow(z, torch.tensor([0, 1, 2, 3, 0, 1, 2, 3])).backward()
+    assert torch.isfinite(z.grad).all() and z.grad.abs().sum() > 0
+    # fewer than two pairs: nothing to standardise over
+    assert paired_barlow(z, torch.tensor([0, 0, 1, 2, 3, 4, 5, 6])).item() == 0.0
+    with pytest.raises(ValueError, match="shape"):
+        barlow_invariance(a, b[:, :3])
+    with pytest.raises(ValueError, match="at least 2"):
+        barlow_invariance(a[:1], b[:1])

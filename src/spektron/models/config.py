@@ -114,14 +114,24 @@ class SpektronConfig:
         Weight of the cross-instrument pairing term: InfoNCE on the ``z_chem``
         posterior means of the same molecule seen through two different
         instruments (``batch["molecule"]`` ids; the trainer then draws paired
-        batches of B/2 molecules × 2 instruments whenever ``lambda_pair`` or
-        ``lambda_align`` is positive). 0 (default) disables it.
+        batches of B/2 molecules × 2 instruments whenever ``lambda_pair``,
+        ``lambda_align`` or ``lambda_invariance`` is positive). 0 (default) disables it.
     pair_temperature : float
         Temperature τ of that InfoNCE (cosine similarities divided by τ).
     lambda_align : float
         Weight of the per-dimension alignment of those pairs' ``z_chem`` means
         (squared difference in units of the batch standard deviation; see
         :func:`spektron.training.losses.paired_alignment`). 0 disables it.
+    lambda_invariance : float
+        Weight of the Barlow Twins invariance term on those pairs' ``z_chem`` means
+        (Zbontar et al. 2021; :func:`spektron.training.losses.barlow_invariance`):
+        ``Σ_d (1 − C_dd)²`` with ``C_dd`` the correlation, over the batch, of
+        dimension d between the two views. Summed over dimensions and in
+        standardised units, so a nearly switched-off dimension must be as
+        instrument-free as an active one. 0 (default) disables it.
+    invariance_redundancy : float
+        Weight of the Barlow Twins redundancy term (off-diagonal ``C²``) inside
+        that loss, relative to the invariance term; 0 (default) leaves it out.
     decoder_layers : int
         Hidden layers of the per-patch reconstruction MLP (1 = the original head).
     grl_gamma : float
@@ -190,6 +200,8 @@ class SpektronConfig:
     lambda_pair: float = 0.0
     pair_temperature: float = 0.1
     lambda_align: float = 0.0
+    lambda_invariance: float = 0.0
+    invariance_redundancy: float = 0.0
 
     def __post_init__(self) -> None:
         self.validate()
@@ -253,6 +265,7 @@ class SpektronConfig:
         non_negative = (
             "w_kl", "beta_start", "beta_end", "grl_gamma", "lambda_adv", "lambda_inst",
             "lambda_moe", "lambda_router_z", "lambda_ot", "lambda_pair", "lambda_align",
+            "lambda_invariance", "invariance_redundancy",
         )
         for name in non_negative:
             value = getattr(self, name)
@@ -271,7 +284,7 @@ class SpektronConfig:
     @property
     def uses_pairs(self) -> bool:
         """Whether the objective needs batches holding one molecule through two instruments."""
-        return self.lambda_pair > 0 or self.lambda_align > 0
+        return self.lambda_pair > 0 or self.lambda_align > 0 or self.lambda_invariance > 0
 
     @property
     def latent_dim(self) -> int:

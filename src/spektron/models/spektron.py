@@ -42,6 +42,7 @@ from spektron.training.losses import (
     gaussian_kl_per_dim,
     masked_mse,
     paired_alignment,
+    paired_barlow,
     paired_infonce,
     sinkhorn_domain_loss,
 )
@@ -276,7 +277,7 @@ class SpektronModel(nn.Module):
         ``generator`` makes the random mask reproducible.
 
         Returns ``loss`` (weighted total), ``recon``, ``kl``, ``adv``, ``inst``,
-        ``balance``, ``ot``, ``pair``, ``align``, ``adv_acc``, ``inst_acc``, ``pair_acc``
+        ``balance``, ``ot``, ``pair``, ``align``, ``invariance``, ``adv_acc``, ``inst_acc``, ``pair_acc``
         (scalar tensors; the accuracies detached). The classifiers see what
         ``config.classifier_input`` says (posterior means by default); the KL is
         always the closed form of the posterior, and the decoder always reads the
@@ -304,7 +305,7 @@ class SpektronModel(nn.Module):
         zero = recon.new_zeros(())
         nan = recon.new_full((), float("nan"))
         adv, inst, ot_cost, adv_acc, inst_acc = zero, zero, zero, nan, nan
-        pair, align, pair_acc = zero, zero, nan
+        pair, align, pair_acc, invariance = zero, zero, nan, zero
         labels = batch.get("instrument")
         if labels is not None:
             labels = self._check_labels(labels, B)
@@ -321,6 +322,8 @@ class SpektronModel(nn.Module):
                 raise ValueError(f"molecule ids must be integers of shape ({B},), got {tuple(molecules.shape)}")
             pair, pair_acc = paired_infonce(extras["mu_chem"], molecules, cfg.pair_temperature)
             align = paired_alignment(extras["mu_chem"], molecules)
+            if cfg.lambda_invariance > 0:
+                invariance = paired_barlow(extras["mu_chem"], molecules, cfg.invariance_redundancy)
 
         balance = extras["moe_balance"]
         loss = (
@@ -333,10 +336,11 @@ class SpektronModel(nn.Module):
             + cfg.lambda_ot * ot_cost
             + cfg.lambda_pair * pair
             + cfg.lambda_align * align
+            + cfg.lambda_invariance * invariance
         )
         return {
             "loss": loss, "recon": recon, "kl": kl, "adv": adv, "inst": inst, "balance": balance,
-            "ot": ot_cost, "pair": pair, "align": align, "adv_acc": adv_acc, "inst_acc": inst_acc, "pair_acc": pair_acc,
+            "ot": ot_cost, "pair": pair, "align": align, "invariance": invariance, "adv_acc": adv_acc, "inst_acc": inst_acc, "pair_acc": pair_acc,
         }
 
     def _classify(

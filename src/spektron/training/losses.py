@@ -141,3 +141,62 @@ def paired_alignment(z: Tensor, groups: Tensor, eps: float = 1e-4) -> Tensor:
         return z.new_zeros(())
     scale = z.std(dim=0, unbiased=True).clamp_min(eps)
     return ((z[i] - z[j]) / scale).pow(2).mean()
+
+
+def paired_views(groups: Tensor) -> tuple[Tensor, Tensor]:
+    """Row indices ``(a, b)`` of every pair of rows sharing a group id (``a < b``).
+
+    With the trainer's paired batches (each molecule through two instruments) this
+    is one (view A, view B) pair per molecule.
+    """
+    if groups.ndim != 1:
+        raise ValueError(f"groups must be 1-D, got shape {tuple(groups.shape)}")
+    same = torch.triu(groups[:, None] == groups[None, :], diagonal=1)
+    a, b = same.nonzero(as_tuple=True)
+    return a, b
+
+
+def barlow_invariance(z_a: Tensor, z_b: Tensor, redundancy_weight: float = 0.0, eps: float = 1e-8) -> Tensor:
+    """Barlow Twins loss between two views (Zbontar et al. 2021, "Barlow Twins:
+    self-supervised learning via redundancy reduction"), invariance term by default.
+
+    Each dimension is standardised over the batch, separately for view A and view
+    B, and ``C = z̃_aᵀ z̃_b / n`` is their cross-correlation. The invariance term is
+    ``Σ_i (1 − C_ii)²``: 0 when every dimension of one view is (up to an affine
+    map) the same as in the other, about ``D`` when the views are independent.
+    Working in standardised units gives a dimension of tiny variance (one the VIB
+    has nearly switched off) the same weight as an active one — which is the scale
+    a standardised linear probe reads the instrument at. ``redundancy_weight``
+    adds ``λ · Σ_{i≠j} C_ij²`` (decorrelated dimensions). Needs at least 2 pairs.
+    ``eps`` (added to each variance) is kept tiny so that the scale-freeness holds
+    down to very small spreads.
+    """
+    if z_a.ndim != 2 or z_a.shape != z_b.shape:
+        raise ValueError(f"z_a and z_b must be (n, D) of one shape; got {tuple(z_a.shape)} and {tuple(z_b.shape)}")
+    n = z_a.shape[0]
+    if n < 2:
+        raise ValueError(f"barlow_invariance needs at least 2 pairs, got {n}")
+    if not redundancy_weight >= 0:
+        raise ValueError(f"redundancy_weight must be non-negative, got {redundancy_weight!r}")
+
+    def standardise(z: Tensor) -> Tensor:
+        z = z - z.mean(dim=0)
+        return z / (z.pow(2).mean(dim=0) + eps).sqrt()
+
+    c = standardise(z_a).T @ standardise(z_b) / n  # (D, D)
+    diag = torch.diagonal(c)
+    loss = (1.0 - diag).pow(2).sum()
+    if redundancy_weight > 0:
+        loss = loss + redundancy_weight * (c.pow(2).sum() - diag.pow(2).sum())
+    return loss
+
+
+def paired_barlow(z: Tensor, groups: Tensor, redundancy_weight: float = 0.0) -> Tensor:
+    """:func:`barlow_invariance` between the two views of each group in ``z`` (B, D);
+    0 with fewer than two pairs (nothing to standardise over)."""
+    if z.ndim != 2 or groups.ndim != 1 or groups.shape[0] != z.shape[0]:
+        raise ValueError(f"z must be (B, D) and groups (B,); got {tuple(z.shape)} and {tuple(groups.shape)}")
+    a, b = paired_views(groups)
+    if a.numel() < 2:
+        return z.new_zeros(())
+    return barlow_invariance(z[a], z[b], redundancy_weight)

@@ -59,7 +59,7 @@ __all__ = ["PretrainResult", "Trainer", "pretrain"]
 
 log = logging.getLogger(__name__)
 
-LOSS_KEYS = ("loss", "recon", "kl", "adv", "inst", "balance", "ot", "pair", "align", "adv_acc", "inst_acc", "pair_acc")
+LOSS_KEYS = ("loss", "recon", "kl", "adv", "inst", "balance", "ot", "pair", "align", "invariance", "adv_acc", "inst_acc", "pair_acc")
 
 
 @dataclass
