@@ -33,6 +33,11 @@ from spektron.cli import bench as _bench; app.add_typer(_bench.app, name="bench"
 from spektron.cli.pretrain import pretrain_command; app.command("pretrain")(pretrain_command)  # noqa: E402,E702
 from spektron.cli import data as _data; app.add_typer(_data.app, name="data")  # noqa: E402,E702
 from spektron.cli.benchmark import benchmark as _benchmark; app.command("benchmark")(_benchmark)  # noqa: E402,E702
+from spektron.cli.transfer import transfer_command; app.command("transfer")(transfer_command)  # noqa: E402,E702
+from spektron.cli.demo import demo_command; app.command("demo")(demo_command)  # noqa: E402,E702
+from spektron.cli.report import report_command; app.command("report")(report_command)  # noqa: E402,E702
+from spektron.cli import sweep as _sweep; app.add_typer(_sweep.app, name="sweep")  # noqa: E402,E702
+from spektron.cli.check import check_command; app.command("check")(check_command)  # noqa: E402,E702
 # (cli modules import lazily-heavy code inside their commands, so --help stays fast)
 
 if __name__ == "__main__":  # pragma: no cover

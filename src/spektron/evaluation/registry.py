@@ -36,6 +36,7 @@ def _load_builtins() -> None:
     _BUILTINS_LOADED = True
     import spektron.baselines  # noqa: F401  (registers none/target/ds/pds/sst/sbc/augment and peers)
     import spektron.transfer.methods  # noqa: F401  (registers spektron and its ablations; torch loads lazily)
+    import spektron.transfer.da_methods  # noqa: F401  (registers coral/mmd/dann/lora; torch loads lazily)
 
 
 def register_method(name: str, factory: Callable | None = None, *, requires_pairs: bool, description: str = ""):

@@ -1,0 +1,86 @@
+"""``spektron transfer`` on tiny synthetic CSV files."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+from typer.testing import CliRunner
+
+from spektron.cli.main import app
+from spektron.data.instruments import SimulatedInstrument
+
+AXIS = np.arange(1100.0, 1500.0, 4.0)
+
+
+def _write_spectra(path, X, axis, ids):
+    with open(path, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["sample"] + [f"{a:g}" for a in axis])
+        for sid, row in zip(ids, X):
+            w.writerow([sid] + [f"{v:.6g}" for v in row])
+
+
+def _files(tmp_path, n=20):
+    rng = np.random.default_rng(0)
+    y = rng.uniform(0, 1, n)
+    band = lambda c, w: np.exp(-0.5 * ((AXIS - c) / w) ** 2)  # noqa: E731
+    X = y[:, None] * band(1250, 30) + (1 - y[:, None]) * band(1400, 40) + 0.005 * rng.standard_normal((n, AXIS.size))
+    T = SimulatedInstrument("t", 10.0, 15.0, (0.05, 0.02)).apply(X, AXIS, "nm", rng=1)
+    ids = [f"s{i}" for i in range(n)]
+    _write_spectra(tmp_path / "master.csv", X[:16], AXIS, ids[:16])
+    _write_spectra(tmp_path / "target.csv", T[16:], AXIS, ids[16:])
+    _write_spectra(tmp_path / "pm.csv", X[:4], AXIS, ids[:4])
+    _write_spectra(tmp_path / "pt.csv", T[:4], AXIS, ids[:4])
+    with open(tmp_path / "props.csv", "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["sample", "moisture", "oil"])
+        for sid, v in zip(ids, y):
+            w.writerow([sid, f"{v:.6g}", f"{2 * v:.6g}"])
+    return T
+
+
+FAST = ["--steps", "3", "--ttt-steps", "1", "--threads", "1"]
+
+
+def test_transfer_writes_predictions_and_diagnostics(tmp_path):
+    _files(tmp_path)
+    out = tmp_path / "out"
+    res = CliRunner().invoke(app, [
+        "transfer", "--master", str(tmp_path / "master.csv"), "--target", str(tmp_path / "target.csv"),
+        "--master-properties", str(tmp_path / "props.csv"), "--property", "moisture",
+        "--pairs", f"{tmp_path / 'pm.csv'}:{tmp_path / 'pt.csv'}", "--out", str(out), *FAST])
+    assert res.exit_code == 0, res.output
+    rows = list(csv.reader(open(out / "predictions.csv")))
+    assert rows[0] == ["sample", "moisture", "nearest_master", "z_chem_cosine_distance"]
+    assert [r[0] for r in rows[1:]] == ["s16", "s17", "s18", "s19"]
+    assert all(np.isfinite(float(r[1])) and r[2].startswith("s") for r in rows[1:])
+    diag = json.loads((out / "diagnostics.json").read_text())
+    assert diag["k_pairs"] == 4 and diag["n_master"] == 16 and diag["property"] == "moisture"
+    assert {"loss_before", "loss_after"} <= set(diag["ttt"])
+    assert set(diag["disentanglement_after_ttt"]) >= {"inst_acc_chem", "inst_acc_inst", "retrieval_top1"}
+
+
+def test_several_properties_need_a_choice(tmp_path):
+    _files(tmp_path)
+    res = CliRunner().invoke(app, [
+        "transfer", "--master", str(tmp_path / "master.csv"), "--target", str(tmp_path / "target.csv"),
+        "--master-properties", str(tmp_path / "props.csv"), "--out", str(tmp_path / "o"), *FAST])
+    assert res.exit_code == 2
+    assert "--property" in res.output
+
+
+def test_other_axis_is_refused_unless_resampled(tmp_path):
+    T = _files(tmp_path)
+    other = np.linspace(1096.0, 1500.0, 90)
+    _write_spectra(tmp_path / "t2.csv", np.stack([np.interp(other, AXIS, r) for r in T[16:]]), other,
+                   ["a", "b", "c", "d"])
+    args = ["transfer", "--master", str(tmp_path / "master.csv"), "--target", str(tmp_path / "t2.csv"),
+            "--master-properties", str(tmp_path / "props.csv"), "--property", "oil", "--out", str(tmp_path / "o"),
+            *FAST]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 2 and "resample" in res.output
+    res = CliRunner().invoke(app, args + ["--resample"])
+    assert res.exit_code == 0, res.output
+    assert len(list(csv.reader(open(tmp_path / "o" / "predictions.csv")))) == 5

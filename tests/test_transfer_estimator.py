@@ -1,0 +1,142 @@
+"""SpektronTransfer: fit/adapt/predict on synthetic instrument pairs, pickling, axis checks,
+and the benchmark strategies."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+
+from spektron.data.instruments import SimulatedInstrument
+from spektron.evaluation.context import TransferContext
+from spektron.evaluation.registry import get_method
+from spektron.transfer import SpektronTransfer
+
+AXIS = np.arange(1100.0, 1500.0, 4.0)  # nm, 100 channels
+TINY = {"d_model": 16, "n_layers": 1, "state_size": 4, "z_chem_dim": 8, "z_inst_dim": 4,
+        "classifier_hidden": 8, "moe_every": 0}
+
+
+def _pair(n: int = 30, seed: int = 0):
+    """Master spectra whose two bands trade intensity with y, and the same samples
+    on a 'target' that shifts, broadens and adds a baseline."""
+    rng = np.random.default_rng(seed)
+    y = rng.uniform(0.0, 1.0, n)
+    band = lambda c, w: np.exp(-0.5 * ((AXIS - c) / w) ** 2)  # noqa: E731
+    X = y[:, None] * band(1250, 30) + (1 - y[:, None]) * band(1400, 40) + 0.2
+    X = X + 0.005 * rng.standard_normal(X.shape)
+    target = SimulatedInstrument("t", shift_cm1=15.0, broadening_cm1=20.0, baseline_coeffs=(0.05, 0.03, 0.0),
+                                 gain=1.05, snr_db=50.0)
+    return X, target.apply(X, AXIS, "nm", rng=1), y
+
+
+def _fit(**kw):
+    X, T, y = _pair()
+    params = dict(model_config=TINY, steps=4, batch_size=8, seed=0)
+    params.update(kw)
+    est = SpektronTransfer(**params).fit(X[:24], y[:24], axis=AXIS, unit="nm",
+                                         pairs=(X[:3], T[:3], y[:3]), target_unlabelled=T[:24])
+    return est, X, T, y
+
+
+def test_fit_predict_transform_retrieve_shapes():
+    est, X, T, y = _fit()
+    assert est.predict(T[24:]).shape == (6,)
+    assert est.transform(T[24:]).shape == (6, 8)
+    assert est.transform_instrument(T[24:]).shape == (6, 4)
+    idx, dist = est.retrieve(T[:5])
+    assert idx.shape == dist.shape == (5,) and idx.max() < 24
+    assert 0.25 <= est.strength_ <= 4.0
+    assert est.head_.head_ in ("knn", "ridge", "pls")
+    assert est.history_ and np.isfinite(est.history_[-1]["total"])
+
+
+def test_pickle_round_trip_gives_identical_predictions():
+    est, X, T, y = _fit()
+    est.adapt(T[:24])
+    before = est.predict(T[24:])
+    clone = pickle.loads(pickle.dumps(est))
+    np.testing.assert_array_equal(clone.predict(T[24:]), before)
+    np.testing.assert_array_equal(clone.transform(T[24:]), est.transform(T[24:]))
+
+
+def test_adapt_reports_the_loss_and_changes_only_the_allowed_parameters():
+    import torch
+
+    est, X, T, y = _fit(ttt_lr=1e-2)
+    model = est.model_
+    allowed = {id(p) for p in model.ttt_parameters()}
+    before = {id(p): p.detach().clone() for p in model.parameters()}
+    est.adapt(T[:24])
+    r = est.ttt_result_
+    assert r.n_spectra == 10 and r.steps == 3 and np.isfinite(r.loss_before) and np.isfinite(r.loss_after)
+    moved = {id(p) for p in model.parameters() if not torch.equal(p.detach(), before[id(p)])}
+    assert moved and moved <= allowed
+
+
+def test_wrong_length_is_a_clear_error_and_resampling_on_request():
+    est, X, T, y = _fit()
+    with pytest.raises(ValueError, match="99 channels but the model was fitted on 100"):
+        est.predict(T[:, :99])
+    other = np.linspace(1096.0, 1500.0, 120)
+    T_other = np.stack([np.interp(other, AXIS, row) for row in T])
+    with pytest.raises(ValueError, match="different axis.*resample=True"):
+        est.predict(T_other, axis=other)
+    est.set_params(resample=True)
+    p = est.predict(T_other, axis=other)
+    assert p.shape == (30,) and np.all(np.isfinite(p))
+    # an axis outside the fitted range cannot be interpolated
+    with pytest.raises(ValueError, match="outside"):
+        est.predict(T[:, :50], axis=np.linspace(1000.0, 1300.0, 50))
+
+
+@pytest.mark.parametrize("bad, match", [
+    ("nan", "non-finite"), ("y_len", "master_y has"), ("pairs", "pairs disagree"), ("axis", "axis has"),
+])
+def test_bad_fit_inputs(bad, match):
+    X, T, y = _pair()
+    kw = dict(axis=AXIS, unit="nm")
+    est = SpektronTransfer(model_config=TINY, steps=1)
+    if bad == "nan":
+        X = X.copy()
+        X[2, 5] = np.nan
+    elif bad == "y_len":
+        y = y[:-1]
+    elif bad == "pairs":
+        kw["pairs"] = (X[:3], T[:2], y[:3])
+    elif bad == "axis":
+        kw["axis"] = AXIS[:-1]
+    with pytest.raises(ValueError, match=match):
+        est.fit(X, y, **kw)
+
+
+def test_disentanglement_reports_the_three_numbers():
+    est, X, T, y = _fit()
+    d = est.disentanglement(X[:20], T[:20])
+    assert set(d) == {"chance", "inst_acc_chem", "inst_acc_inst", "retrieval_top1"}
+    assert all(0.0 <= d[k] <= 1.0 for k in ("inst_acc_chem", "inst_acc_inst", "retrieval_top1"))
+
+
+def test_same_seed_same_predictions():
+    a, X, T, y = _fit()
+    b, *_ = _fit()
+    np.testing.assert_allclose(a.predict(T[24:]), b.predict(T[24:]), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["spektron", "spektron-nottt", "spektron-nogrl", "spektron-nosplit"])
+@pytest.mark.parametrize("k", [0, 2])
+def test_registered_strategies_fit_a_context(name, k):
+    X, T, y = _pair(20)
+    ctx = TransferContext(master_X=X[:16], master_y=y[:16], axis=AXIS, unit="nm",
+                          transfer_master_X=X[:k], transfer_target_X=T[:k], transfer_y=y[:k],
+                          target_unlabelled_X=T[:16], seed=3)
+    strategy = get_method(name, steps=2, batch_size=8, num_threads=1).fit(ctx)
+    pred = strategy.predict(T[16:])
+    assert pred.shape == (4,) and np.all(np.isfinite(pred))
+    est = strategy.estimator_
+    assert (est.ttt_result_ is not None) == (name != "nottt" and name != "spektron-nottt")
+    if name == "spektron-nosplit":
+        assert est.model_.config.split_latent is False and est.transform(T[:2]).shape[1] == 192
+    if name == "spektron-nogrl":
+        assert est.model_.config.lambda_adv == 0.0
