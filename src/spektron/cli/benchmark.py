@@ -48,9 +48,10 @@ def benchmark(
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
     list_methods: bool = typer.Option(False, "--list-methods", help="List the registered methods and exit."),
 ) -> None:
-    """Benchmark calibration-transfer methods: RMSEP, R², bias and SEP against the number of
-    transfer samples k, for every master→target pair and property, with the target's own
-    calibration as the bound.
+    """Benchmark calibration-transfer methods against the number of transfer samples k.
+
+    RMSEP, R², bias and SEP for every master→target pair and property, with the
+    target's own calibration as the bound.
 
     Example: spektron benchmark corn --data-dir /data --pairs m5:mp5,m5:mp6 --k 0,5,10,30 --out bench/
     """

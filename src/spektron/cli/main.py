@@ -28,17 +28,24 @@ def _root(
     """Calibration transfer for vibrational spectroscopy (NIR, IR, Raman)."""
 
 
-# Sub-commands register here, one line each.
-from spektron.cli import bench as _bench; app.add_typer(_bench.app, name="bench")  # noqa: E402,E702
-from spektron.cli.pretrain import pretrain_command; app.command("pretrain")(pretrain_command)  # noqa: E402,E702
-from spektron.cli import data as _data; app.add_typer(_data.app, name="data")  # noqa: E402,E702
-from spektron.cli.benchmark import benchmark as _benchmark; app.command("benchmark")(_benchmark)  # noqa: E402,E702
-from spektron.cli.transfer import transfer_command; app.command("transfer")(transfer_command)  # noqa: E402,E702
-from spektron.cli.demo import demo_command; app.command("demo")(demo_command)  # noqa: E402,E702
-from spektron.cli.report import report_command; app.command("report")(report_command)  # noqa: E402,E702
-from spektron.cli import sweep as _sweep; app.add_typer(_sweep.app, name="sweep")  # noqa: E402,E702
-from spektron.cli.check import check_command; app.command("check")(check_command)  # noqa: E402,E702
-# (cli modules import lazily-heavy code inside their commands, so --help stays fast)
+# Sub-commands, one module each (heavy imports happen inside the commands, so
+# ``spektron --help`` stays fast). A new command registers here with one line.
+from spektron.cli import bench, check, data, sweep  # noqa: E402
+from spektron.cli.benchmark import benchmark  # noqa: E402
+from spektron.cli.demo import demo_command  # noqa: E402
+from spektron.cli.pretrain import pretrain_command  # noqa: E402
+from spektron.cli.report import report_command  # noqa: E402
+from spektron.cli.transfer import transfer_command  # noqa: E402
+
+app.command("demo")(demo_command)
+app.add_typer(data.app, name="data")
+app.command("benchmark")(benchmark)
+app.command("pretrain")(pretrain_command)
+app.command("transfer")(transfer_command)
+app.command("report")(report_command)
+app.add_typer(sweep.app, name="sweep")
+app.command("check")(check.check_command)
+app.add_typer(bench.app, name="bench")
 
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -66,8 +66,10 @@ def transfer_command(
     seed: int = typer.Option(0, "--seed", help="Random seed."),
     threads: int = typer.Option(2, "--threads", help="torch CPU threads."),
 ) -> None:
-    """Calibration transfer with Spektron: adapt to the instrument pair, test-time train on
-    the target spectra, and predict a property from the chemistry latent z_chem.
+    """Transfer a calibration to a new instrument with Spektron.
+
+    Adapts the encoder to the instrument pair, test-time trains on the target
+    spectra, and predicts a property from the chemistry latent z_chem.
 
     Writes OUT/predictions.csv (sample, prediction, nearest master sample and its cosine
     distance in z_chem) and OUT/diagnostics.json (augmentation strength, chosen head and

@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import random
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,8 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
+
+from spektron.models.io import atomic_torch_save
 
 __all__ = [
     "CheckpointState",
@@ -113,17 +114,7 @@ def save_checkpoint(
         "extra": extra or {},
     }
     final = checkpoint_path(directory, step)
-    fd, tmp_name = tempfile.mkstemp(prefix=".ckpt-", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            torch.save(payload, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, final)
-    except BaseException:
-        # Also on KeyboardInterrupt: never leave the temporary file behind.
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    atomic_torch_save(payload, final)  # also on KeyboardInterrupt: no partial or temporary file left
     if keep_last > 0:
         for old in _checkpoints(directory)[:-keep_last]:
             old.unlink(missing_ok=True)
