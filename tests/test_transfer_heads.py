@@ -62,3 +62,17 @@ def test_bad_inputs_are_refused(rng):
         reg.predict(rng.standard_normal((2, 4)))
     with pytest.raises(ValueError, match="n_neighbors"):
         NearestMasterRetriever(n_neighbors=11).fit(Z)
+
+
+def test_auto_head_works_on_a_small_calibration_set():
+    """With ~16 codes the PLS head's inner CV folds hold 10 rows: its component cap must
+    follow the inner folds (this used to fail with "n_components upper bound is 9")."""
+    from spektron.transfer.heads import ZChemRegressor
+
+    rng = np.random.default_rng(1)
+    Z = rng.normal(size=(16, 24))
+    y = Z[:, 0] * 2.0 + 0.01 * rng.normal(size=16)
+    reg = ZChemRegressor(head="auto").fit(Z, y)
+    assert np.isfinite(reg.predict(Z)).all()
+    pls = ZChemRegressor(head="pls").fit(Z, y)
+    assert np.corrcoef(pls.predict(Z), y)[0, 1] > 0.9

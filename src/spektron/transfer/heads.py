@@ -61,8 +61,11 @@ class _PLSHead(BaseEstimator, RegressorMixin):
         Z, y = np.asarray(Z, dtype=float), np.asarray(y, dtype=float).ravel()
         self.scaler_ = StandardScaler().fit(Z)
         Zs = self.scaler_.transform(Z)
-        n_max = max(1, min(int(self.max_components), Zs.shape[1], Zs.shape[0] - 2))
         folds = min(5, Zs.shape[0])
+        # Components must fit the smallest *inner* training fold, not the whole set:
+        # this head is itself cross-validated by ZChemRegressor(head="auto").
+        smallest_train = Zs.shape[0] - int(np.ceil(Zs.shape[0] / max(folds, 1)))
+        n_max = max(1, min(int(self.max_components), Zs.shape[1], smallest_train - 1))
         best, best_err = 1, np.inf
         if folds >= 2 and Zs.shape[0] > 3:
             cv = KFold(folds, shuffle=True, random_state=0)
