@@ -1,7 +1,8 @@
 """The classical baselines on real corn data (m5 → mp5 moisture, KS 64/16 split).
 
 Measured with this code: none ≈ 1.45, target ≈ 0.10, ds(k=30) ≈ 0.14, pds(k=30) ≈ 0.22
-(chemotools' own PLS-based PDS gives 0.21–0.26 on the same split). The bounds below
+(chemotools' own PLS-based PDS gives 0.21–0.26 on the same split), meancorr(k=0) ≈ 0.24
+(unlabelled target spectra only). The bounds below
 leave a margin around those numbers.
 """
 
@@ -18,7 +19,7 @@ from spektron.evaluation import RECORD_KEYS, run_benchmark, write_results
 def corn_records(corn_dir):
     data = load_corn(corn_dir)
     notes = []
-    records = run_benchmark(data, ["none", "target", "ds", "pds", "sbc"], "m5:mp5", ["moisture"], [0, 30],
+    records = run_benchmark(data, ["none", "target", "ds", "pds", "sbc", "meancorr"], "m5:mp5", ["moisture"], [0, 30],
                             selection="ks", repeats=1, progress=False, on_note=notes.append)
     return records, notes
 
@@ -38,13 +39,18 @@ def test_bounds_on_corn_moisture(corn_records):
         assert r < ceiling, method
         assert (none - r) / (none - target) > 0.85, method  # most of the gap recovered
     assert _rmsep(records, "ds", 30) < _rmsep(records, "pds", 30)
+    # the mean spectrum of unlabelled target spectra alone removes most of the instrument effect
+    meancorr = _rmsep(records, "meancorr", 0)
+    assert meancorr < 0.35 and (none - meancorr) / (none - target) > 0.85
+    assert _rmsep(records, "meancorr", 30) == meancorr  # it does not use the transfer pairs
 
 
 def test_records_are_complete_and_k0_is_skipped_with_a_note(corn_records, tmp_path):
     records, notes = corn_records
     assert all(set(RECORD_KEYS) <= set(r) for r in records)
     assert {(r["method"], r["k"]) for r in records} == {
-        ("none", 0), ("target", 0), ("none", 30), ("target", 30), ("ds", 30), ("pds", 30), ("sbc", 30)}
+        ("none", 0), ("target", 0), ("none", 30), ("target", 30), ("ds", 30), ("pds", 30), ("sbc", 30),
+        ("meancorr", 0), ("meancorr", 30)}
     assert {r["n_test"] for r in records} == {16}
     assert any("k = 0 skipped for ds, pds, sbc" in n for n in notes)
     paths = write_results(records, tmp_path, notes=notes)

@@ -75,7 +75,7 @@ def test_checklist_with_target_and_master(run_dir):
                         adaptation_steps=2, threads=1)
     by_name = {c.name.split(" (")[0]: c for c in checks}
     ttt = by_name["test-time training decreased the loss"]
-    assert ttt.status in ("pass", "fail") and "→" in ttt.detail
+    assert ttt.status in ("pass", "warn", "fail") and "→" in ttt.detail
     recon = by_name["reconstruction error on the target within the master's range"]
     assert recon.status in ("pass", "fail") and "95th percentile" in recon.detail
     pred = by_name["predictions within the calibration range"]

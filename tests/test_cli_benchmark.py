@@ -53,6 +53,25 @@ def test_benchmark_on_a_folder(paired_dir, tmp_path):
     assert "k = 0 skipped for ds, sbc" in res.output
 
 
+def test_ks_repeats_run_with_distinct_seeds_and_say_so(paired_dir, tmp_path):
+    out = tmp_path / "out"
+    res = runner.invoke(app, ["benchmark", str(paired_dir), "--methods", "none,target", "--k", "0",
+                              "--properties", "conc", "--repeats", "2", "--threads", "1", "--out", str(out),
+                              "--no-progress", "--no-plots"])
+    assert res.exit_code == 0, res.output
+    records = json.loads((out / "results.json").read_text())
+    assert sorted(r["repeat"] for r in records if r["method"] == "none") == [0, 1]
+    assert "differ only in each method's random seed" in " ".join(res.output.split())
+
+
+def test_thread_option_reaches_only_methods_that_take_it():
+    from spektron.cli.benchmark import _thread_params
+
+    params = _thread_params(["ds", "spektron", "coral", "lora"], 1)
+    assert params == {"spektron": {"num_threads": 1}, "coral": {"num_threads": 1}, "lora": {"num_threads": 1}}
+    assert _thread_params(["spektron"], None) == {}
+
+
 @pytest.mark.parametrize("args,message", [
     (["--methods", "nope"], "unknown method 'nope'"),
     (["--methods", "ds", "--k", "0"], "method 'ds' needs at least 1 transfer sample (k ≥ 1)"),

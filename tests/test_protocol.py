@@ -8,7 +8,7 @@ from spektron.evaluation import (
     regression_metrics,
     select_transfer,
 )
-from spektron.evaluation.protocol import n_effective_repeats
+from spektron.evaluation.protocol import check_protocol
 
 
 def test_kennard_stone_picks_the_extremes_first():
@@ -64,12 +64,15 @@ def test_protocol_split_uses_only_rows_with_the_property(rng):
     np.testing.assert_array_equal(s.transfer_order, again.transfer_order)
 
 
-def test_repeats_collapse_only_when_fully_deterministic():
-    assert n_effective_repeats(5, "ks", "ks") == 1
-    assert n_effective_repeats(5, "ks", "random") == 5
-    assert n_effective_repeats(5, "random", "ks") == 5
+def test_protocol_arguments_are_checked_and_repeats_kept():
+    assert check_protocol(5, "ks", "ks") == 5  # seeds still differ between repeats
+    assert check_protocol(5, "random", "random") == 5
     with pytest.raises(ValueError, match="unknown split"):
-        n_effective_repeats(5, "kfold", "ks")
+        check_protocol(5, "kfold", "ks")
+    with pytest.raises(ValueError, match="unknown selection"):
+        check_protocol(5, "ks", "kmeans")
+    with pytest.raises(ValueError, match="repeats must be"):
+        check_protocol(0, "ks", "ks")
 
 
 def test_metrics_on_known_numbers():

@@ -11,7 +11,7 @@ from spektron.baselines import (
 from spektron.evaluation import TransferContext, available_methods, get_method, register_method
 from spektron.evaluation.registry import method_spec
 
-CLASSICAL = ["none", "target", "ds", "pds", "sst", "sbc", "augment"]
+CLASSICAL = ["none", "target", "ds", "pds", "sst", "sbc", "augment", "meancorr"]
 
 
 def _chem(rng, n, p=40, rank=3):
@@ -36,7 +36,8 @@ def test_registry_lists_classical_methods_with_pair_requirements():
     names = available_methods()
     assert all(m in names for m in CLASSICAL)
     assert {m: method_spec(m).requires_pairs for m in CLASSICAL} == {
-        "none": False, "target": False, "ds": True, "pds": True, "sst": True, "sbc": True, "augment": True}
+        "none": False, "target": False, "ds": True, "pds": True, "sst": True, "sbc": True, "augment": True,
+        "meancorr": False}
     for m in CLASSICAL:
         est = get_method(m)
         assert est.requires_pairs == method_spec(m).requires_pairs
@@ -98,6 +99,19 @@ def test_pair_methods_fix_a_baseline_shift(rng, method):
     err_none = np.sqrt(np.mean((get_method("none").fit(ctx).predict(Xt[20:]) - y[20:]) ** 2))
     err = np.sqrt(np.mean((get_method(method).fit(ctx).predict(Xt[20:]) - y[20:]) ** 2))
     assert err < 0.1 * err_none
+
+
+def test_meancorr_removes_an_additive_instrument_difference_without_pairs(rng):
+    ctx, X, Xt, y = _context(rng, 0, lambda X: X + 0.3 + 0.2 * np.linspace(0, 1, X.shape[1]))
+    est = get_method("meancorr").fit(ctx)
+    np.testing.assert_allclose(est.offset_, -(0.3 + 0.2 * np.linspace(0, 1, X.shape[1])), atol=1e-12)
+    none = get_method("none").fit(ctx).predict(Xt)
+    np.testing.assert_allclose(est.predict(Xt), get_method("none").fit(ctx).predict(X), atol=1e-8)
+    assert np.sqrt(np.mean((none - y) ** 2)) > 0.1
+    no_target = TransferContext(master_X=X, master_y=y, axis=np.arange(X.shape[1], dtype=float), unit="nm",
+                                transfer_master_X=X[:0], transfer_target_X=Xt[:0], transfer_y=y[:0])
+    with pytest.raises(ValueError, match="'meancorr' needs unlabelled target spectra"):
+        get_method("meancorr").fit(no_target)
 
 
 def test_target_bound_and_none_need_no_pairs(rng):

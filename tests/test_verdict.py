@@ -104,3 +104,14 @@ def test_bound_ratio_checks():
     assert checks["spektron k=0"].status == "pass"  # 1.4× ≤ 1.5×
     assert checks["spektron k=10"].status == "fail"  # 1.25× > 1.0×
     assert "1.25×" in checks["spektron k=10"].detail
+
+
+def test_ttt_check_fails_on_increase_and_warns_on_a_negligible_drop():
+    from spektron.report.verdict import TTT_MIN_DROP, ttt_check
+
+    assert ttt_check("ttt", 1.0, 1.01).status == "fail"
+    assert ttt_check("ttt", 1.0, 1.0).status == "fail"
+    small = ttt_check("ttt", 0.915336, 0.915298)  # -0.004 %: the demo's default TTT before this check existed
+    assert small.status == "warn" and "-0.004%" in small.detail and "barely changed" in small.detail
+    assert ttt_check("ttt", 1.0, 1.0 - 2 * TTT_MIN_DROP).status == "pass"
+    assert "3 steps" in ttt_check("ttt", 1.0, 0.9, "3 steps").detail

@@ -13,6 +13,8 @@ pds       piecewise direct standardisation, then the master model         yes
 sst       spectral space transformation (chemotools), then the master     yes
 sbc       slope/bias correction of the master model's predictions         yes
 augment   PLS recalibrated on master calibration + k target transfer      yes
+meancorr  target spectra shifted by the master − target mean spectrum      no
+          (from unlabelled target spectra), then the master model
 ========  ==============================================================  =========
 
 The master calibration is fitted through ``context.fit_master`` so that all the
@@ -42,6 +44,7 @@ __all__ = [
     "SpectralSpaceTransfer",
     "SlopeBiasCorrection",
     "AugmentedRecalibration",
+    "MeanCorrection",
 ]
 
 
@@ -306,3 +309,33 @@ class AugmentedRecalibration(TransferStrategy):
 
     def _predict(self, X):
         return self.model_.predict(X)
+
+
+@register_method("meancorr", requires_pairs=False,
+                 description="shift target spectra by the master − target mean spectrum (unlabelled), master model")
+class MeanCorrection(TransferStrategy):
+    """Instrument-wise mean centring: add ``x̄_master − x̄_target`` to every target
+    spectrum, then apply the master model.
+
+    The classical method that uses exactly what Spektron has at k = 0 — unlabelled
+    target spectra, no reference values — so it is the fair k = 0 comparison. It
+    removes any additive instrument difference that is the same for every sample
+    (baseline offset, the mean effect of a small shift) and assumes the unlabelled
+    target set samples the same population as the master calibration set.
+    """
+
+    name = "meancorr"
+    requires_pairs = False
+
+    def __init__(self, calibration=None):
+        self.calibration = calibration
+
+    def _fit(self, context):
+        if context.target_unlabelled_X is None or len(context.target_unlabelled_X) == 0:
+            raise ValueError("method 'meancorr' needs unlabelled target spectra (context.target_unlabelled_X)")
+        self.model_ = context.fit_master(self._calibration())
+        self.offset_ = context.master_X.mean(axis=0) - context.target_unlabelled_X.mean(axis=0)
+        self.transform_ = _OffsetOnly(self.offset_)
+
+    def _predict(self, X):
+        return self.model_.predict(self.transform_.transform(X))

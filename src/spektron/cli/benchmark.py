@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 
 CORN_UNITS = {"moisture": "% w/w", "oil": "% w/w", "protein": "% w/w", "starch": "% w/w"}
-CLASSICAL = "none,target,ds,pds,sst,sbc,augment"
+CLASSICAL = "none,target,meancorr,ds,pds,sst,sbc,augment"
 
 
 def _fail(message: str) -> None:
@@ -25,6 +25,17 @@ def _split_list(text: str | None) -> list[str] | None:
     return items or None
 
 
+def _thread_params(methods: list[str], threads: int | None) -> dict[str, dict]:
+    """``num_threads`` for every method that takes it (unknown names are left to the benchmark's check)."""
+    if threads is None:
+        return {}
+    from spektron.evaluation.registry import available_methods, get_method
+
+    known = set(available_methods())
+    return {m: {"num_threads": int(threads)} for m in methods
+            if m in known and "num_threads" in get_method(m).get_params()}
+
+
 def benchmark(
     dataset: str = typer.Argument(..., help="'corn' or a folder in the corn layout: one <instrument>.csv per instrument "
                                             "('sample' column + one column per axis value) and properties.csv."),
@@ -36,8 +47,8 @@ def benchmark(
     properties: str = typer.Option(None, "--properties", help="Comma-separated properties (default: all)."),
     k: str = typer.Option("0,1,3,5,10,20,30", "--k", help="Comma-separated numbers of transfer samples."),
     selection: str = typer.Option("ks", "--selection", help="Transfer-sample selection: ks (Kennard–Stone) or random."),
-    repeats: int = typer.Option(5, "--repeats", help="Repeats (1 is run when split and selection are both ks: "
-                                                     "they are deterministic)."),
+    repeats: int = typer.Option(5, "--repeats", help="Repeats. With split and selection both ks they share one "
+                                                     "split and differ only in each method's random seed."),
     split: str = typer.Option("ks", "--split", help="Calibration/test split: ks (Kennard–Stone on the master) or random."),
     cal_fraction: float = typer.Option(0.8, "--cal-fraction", help="Fraction of samples in the calibration set (64/16 of 80)."),
     seed: int = typer.Option(0, "--seed", help="Seed for random splits and selections."),
@@ -46,6 +57,9 @@ def benchmark(
     out: Path = typer.Option(..., "--out", help="Output folder: results.json, results.csv, summary.md, PNG plots."),
     plots: bool = typer.Option(True, "--plots/--no-plots", help="Write one RMSEP-vs-k PNG per pair and property."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+    threads: int = typer.Option(None, "--threads", min=1, help="Torch CPU threads of the neural methods (default: "
+                                                               "each method's own, 2). Use 1 when running several "
+                                                               "benchmarks side by side."),
     list_methods: bool = typer.Option(False, "--list-methods", help="List the registered methods and exit."),
 ) -> None:
     """Benchmark calibration-transfer methods against the number of transfer samples k.
@@ -92,11 +106,13 @@ def benchmark(
             if len(names) < 2:
                 _fail(f"data set {dataset!r} has only one instrument ({names[0]}); need a master and a target")
             pairs = ",".join(f"{names[0]}:{t}" for t in names[1:])
+        method_list = _split_list(methods) or []
+        method_params = _thread_params(method_list, threads)
         t0 = time.perf_counter()
         records = run_benchmark(
-            data, _split_list(methods) or [], pairs, _split_list(properties), ks,
+            data, method_list, pairs, _split_list(properties), ks,
             selection=selection, repeats=repeats, split=split, seed=seed, cal_fraction=cal_fraction,
-            progress=progress, on_note=notes.append,
+            method_params=method_params, progress=progress, on_note=notes.append,
         )
         wall = time.perf_counter() - t0
     except (ValueError, KeyError, FileNotFoundError) as exc:

@@ -22,7 +22,7 @@ import numpy as np
 
 from spektron.evaluation.context import ModelCache
 from spektron.evaluation.metrics import regression_metrics
-from spektron.evaluation.protocol import make_split, n_effective_repeats
+from spektron.evaluation.protocol import check_protocol, make_split
 from spektron.evaluation.registry import check_methods, get_method, method_spec
 
 __all__ = [
@@ -74,7 +74,7 @@ def _validate(dataset, methods, pairs, properties, ks, split, selection, cal_fra
         raise ValueError("no k values given")
     if ks[0] < 0:
         raise ValueError(f"k must be ≥ 0, got {ks[0]}")
-    n_rep = n_effective_repeats(repeats, split, selection)
+    n_rep = check_protocol(repeats, split, selection)
     for prop in properties:
         n_valid = int(np.isfinite(dataset.instruments[pairs[0][0]].property(prop)).sum())
         n_cal = int(round(cal_fraction * n_valid))
@@ -129,10 +129,11 @@ def _run(dataset, methods, pairs, properties, ks, selection, repeats, split, see
     pairs = parse_pairs(pairs)
     properties = list(dataset.property_names) if properties is None else list(properties)
     methods, properties, ks, n_rep = _validate(dataset, methods, pairs, properties, ks, split, selection, cal_fraction, repeats)
-    if n_rep < int(repeats):
+    if n_rep > 1 and split == "ks" and selection == "ks":
         note(
-            f"split=ks and selection=ks are both deterministic: the {repeats} repeats would be identical, "
-            "so 1 is run (use --selection random or --split random for a spread)"
+            f"split=ks and selection=ks are deterministic: the {n_rep} repeats share one split and transfer set "
+            "and differ only in each method's random seed (CV folds, network initialisation); use --split random "
+            "or --selection random for sampling variation"
         )
     skipped = [m for m in methods if method_spec(m).requires_pairs and 0 in ks]
     if skipped:

@@ -6,12 +6,14 @@ calibration set; every method and every k of that cell reads from the same objec
 so all strategies see exactly the same samples.
 
 Repeats. A Kennard–Stone split and a Kennard–Stone transfer selection are both
-deterministic, so with ``split="ks"`` and ``selection="ks"`` every repeat would be
-identical: the protocol then runs one repeat (``n_effective_repeats``) rather than
-report a spread of zero. With ``selection="random"`` repeats draw different transfer
-samples from the same KS split; with ``split="random"`` repeats draw different splits
-(and, with random selection, different transfer samples too). Seeds derive from
-``(seed, repeat)`` only, so a repeat is reproducible on its own.
+deterministic, so with ``split="ks"`` and ``selection="ks"`` the repeats share one
+split and one transfer set and differ only in the seed each method receives
+(``context.seed``: cross-validation folds, network initialisation, batches) — the
+spread then measures a method's sensitivity to its own randomness, which is zero
+for a deterministic one. With ``selection="random"`` repeats also draw different
+transfer samples from the same KS split; with ``split="random"`` they draw different
+splits (and, with random selection, different transfer samples too). Seeds derive
+from ``(seed, repeat)`` only, so a repeat is reproducible on its own.
 """
 
 from __future__ import annotations
@@ -23,21 +25,21 @@ import numpy as np
 from spektron.evaluation.context import ModelCache, TransferContext
 from spektron.evaluation.splits import calibration_test_split, select_transfer
 
-__all__ = ["ProtocolSplit", "make_split", "n_effective_repeats", "repeat_seeds", "valid_rows"]
+__all__ = ["ProtocolSplit", "make_split", "check_protocol", "repeat_seeds", "valid_rows"]
 
 SPLITS = ("ks", "random")
 SELECTIONS = ("ks", "random")
 
 
-def n_effective_repeats(repeats: int, split: str, selection: str) -> int:
-    """How many distinct repeats the protocol has (1 when everything is deterministic)."""
+def check_protocol(repeats: int, split: str, selection: str) -> int:
+    """Validate the protocol's split, selection and number of repeats; returns the repeats."""
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}: expected one of {', '.join(SPLITS)}")
     if selection not in SELECTIONS:
         raise ValueError(f"unknown selection {selection!r}: expected one of {', '.join(SELECTIONS)}")
     if int(repeats) < 1:
         raise ValueError(f"repeats must be ≥ 1, got {repeats}")
-    return 1 if (split == "ks" and selection == "ks") else int(repeats)
+    return int(repeats)
 
 
 def repeat_seeds(seed: int, repeat: int) -> tuple[int, int]:

@@ -16,7 +16,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from spektron.training.diagnostics import COLLAPSE_KL_NATS, kl_per_dimension
+from spektron.training.diagnostics import COLLAPSE_KL_NATS, information_per_dimension, kl_per_dimension
 
 __all__ = [
     "plot_disentanglement",
@@ -247,27 +247,39 @@ def plot_embedding(
 def plot_kl_per_dim(mu: np.ndarray, logvar: np.ndarray, path: str | os.PathLike, *,
                     threshold: float = COLLAPSE_KL_NATS, name: str = "z_chem") -> Path:
     """Per-dimension KL to the prior, sorted from largest to smallest, with the collapse
-    threshold (dimensions below it carry almost no information)."""
-    kl = np.sort(kl_per_dimension(mu, logvar))[::-1]
-    if kl.size == 0:
+    threshold, and the information each dimension carries (crosses).
+
+    A dimension counts as collapsed — as in the trainer's diagnostics and the verdict —
+    when its KL *or* its information is below the threshold: a dimension can keep a
+    KL above 0.01 nats through a mean offset while telling no two inputs apart."""
+    kl_raw = kl_per_dimension(mu, logvar)
+    if kl_raw.size == 0:
         raise ValueError(f"{name} has no dimensions")
+    order = np.argsort(kl_raw)[::-1]
+    kl, info = kl_raw[order], information_per_dimension(mu, logvar)[order]
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(8, 4))
-    below = kl < threshold
-    ax.bar(np.arange(kl.size), np.maximum(kl, 1e-6), color=np.where(below, "tab:red", "tab:blue"), width=0.85)
+    below = (kl < threshold) | (info < threshold)
+    x = np.arange(kl.size)
+    ax.bar(x, np.maximum(kl, 1e-6), color=np.where(below, "tab:red", "tab:blue"), width=0.85)
+    ax.scatter(x, np.maximum(info, 1e-6), marker="x", color="black", zorder=3, s=30,
+               label="information carried, ½ log(1 + Var μ / E σ²) (nats)")
     ax.axhline(threshold, color="black", linestyle="--", linewidth=1.2,
                label=f"collapse threshold {threshold:g} nats")
     ax.set_yscale("log")
+    ax.set_xticks(x)
     ax.set_xlabel(f"{name} dimension, sorted by KL (rank)")
-    ax.set_ylabel("mean KL(q(z_d|x) ‖ N(0,1)) (nats, log scale)")
+    ax.set_ylabel("nats per dimension (log scale)")
     ax.set_title(f"Per-dimension KL of {name}: {int(below.sum())} of {kl.size} dimensions collapsed "
-                 f"({100 * below.mean():.0f}%; warn above 30%)")
+                 f"({100 * below.mean():.0f}%; warn above 30%)", fontsize=11)
     from matplotlib.patches import Patch
 
-    handles = [ax.get_legend_handles_labels()[0][0], Patch(color="tab:blue", label="active dimension"),
-               Patch(color="tab:red", label="collapsed dimension (KL < threshold)")]
-    ax.legend(handles=handles, fontsize=8, loc="upper right")
+    handles, _ = ax.get_legend_handles_labels()
+    handles += [Patch(color="tab:blue", label="mean KL(q(z_d|x) ‖ N(0,1)), active dimension"),
+                Patch(color="tab:red", label="collapsed: KL or information below the threshold")]
+    ax.legend(handles=handles, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2, frameon=False)
     ax.grid(alpha=0.3, axis="y", which="both")
+    fig.tight_layout()
     return _save(fig, path)
 
 

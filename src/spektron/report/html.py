@@ -25,6 +25,7 @@ from spektron.report.verdict import (
     collapse_check,
     five_point_checks,
     headline_check,
+    ttt_check,
     verdict_from_eval,
 )
 
@@ -71,11 +72,8 @@ def report_checks(run: RunData) -> list[Check]:
         checks.append(Check("disentanglement verdict", "n/a", "the metrics log has no held-out diagnostics"))
     if run.ttt:
         for row in run.ttt:
-            decreased = row["loss_after"] < row["loss_before"]
-            checks.append(Check(f"test-time training, {row.get('pair', '')} {row.get('property', '')} k={row.get('k', '')}".strip(),
-                                "pass" if decreased else "warn",
-                                f"masked reconstruction loss {row['loss_before']:.6g} → {row['loss_after']:.6g} "
-                                f"({100 * (row['loss_after'] / row['loss_before'] - 1):+.3f}%)"))
+            name = f"test-time training, {row.get('pair', '')} {row.get('property', '')} k={row.get('k', '')}".strip()
+            checks.append(ttt_check(name, row["loss_before"], row["loss_after"]))
     checks += five_point_checks(run.benchmark or [])
     checks += bound_ratio_checks(run.benchmark)
     checks.append(headline_check(run.benchmark))
@@ -125,9 +123,10 @@ def _figures(run: RunData, out: Path, projection: str, missing: list[str]) -> li
                                                            out / f"projection_{key}.png", name=key,
                                                            method=projection, instrument_names=names))
         attempt("Latent space", "Per-dimension KL of z_chem",
-                "KL of each z_chem dimension's posterior to the N(0, 1) prior, averaged over the held-out views. "
-                "Red bars are below the dashed 0.01-nat threshold: collapsed dimensions that carry no "
-                "information. More than 30% collapsed early in training signals posterior collapse.",
+                "Bars: KL of each z_chem dimension's posterior to the N(0, 1) prior, averaged over the held-out "
+                "views; crosses: the information the dimension carries about its input. Red bars have KL or "
+                "information below the dashed 0.01-nat threshold: collapsed dimensions (the verdict's count). "
+                "More than 30% collapsed early in training signals posterior collapse.",
                 lambda: figures.plot_kl_per_dim(emb["mu_chem"], emb["logvar_chem"], out / "kl_per_dim.png"))
     else:
         missing.append("latent-space figures: no embeddings.npz and no model.pt to compute it from")
@@ -246,10 +245,13 @@ def render_html(run: RunData, figs: Sequence[Figure], checks: Sequence[Check], h
     parts.append("</div>")
     parts += ["<h2>Summary</h2>", _table(("quantity", "value"), _summary_rows(run), cls="kv")]
     if run.ttt:
-        parts.append(_table(("pair", "property", "k", "loss before TTT", "loss after TTT"),
+        parts.append(_table(("pair", "property", "k", "loss before TTT", "loss after TTT", "change"),
                             [(r.get("pair", ""), r.get("property", ""), r.get("k", ""),
-                              f"{r['loss_before']:.6g}", f"{r['loss_after']:.6g}") for r in run.ttt],
-                            "Test-time training (masked reconstruction loss on the target's unlabelled spectra)"))
+                              f"{r['loss_before']:.6g}", f"{r['loss_after']:.6g}",
+                              f"{100 * (r['loss_after'] / r['loss_before'] - 1):+.3f}%" if r["loss_before"] else "—")
+                             for r in run.ttt],
+                            "Test-time training (masked reconstruction loss on the target's unlabelled spectra; "
+                            "the Spektron models of the listed pair and property)"))
     if run.benchmark:
         from spektron.evaluation.benchmark import summary_tables
 

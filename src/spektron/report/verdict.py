@@ -26,6 +26,8 @@ from typing import Any, Iterable, Literal, Sequence
 
 __all__ = [
     "Check",
+    "TTT_MIN_DROP",
+    "ttt_check",
     "DisentanglementVerdict",
     "HEADLINE_R2",
     "RETRIEVAL_GOAL",
@@ -162,6 +164,29 @@ def verdict_from_eval(record: dict[str, Any], *, n_test: int | None = None) -> D
         raise ValueError(f"eval record lacks {', '.join(missing)}")
     return disentanglement_verdict(record["inst_acc_chem"], record["chance"], record["retrieval_top1"],
                                    n_test=n_test, inst_acc_inst=record.get("inst_acc_inst"))
+
+
+TTT_MIN_DROP = 0.001
+"""Relative decrease of the masked-reconstruction loss below which test-time training
+is reported as having had no practical effect (a warning, not a failure)."""
+
+
+def ttt_check(name: str, loss_before: float, loss_after: float, detail: str = "") -> Check:
+    """Did test-time training lower the target's masked-reconstruction loss — and by enough to matter?
+
+    An increase fails; a decrease smaller than :data:`TTT_MIN_DROP` (relative) warns,
+    because "the loss went down by 0.004 %" must not read as adaptation having happened.
+    """
+    change = loss_after / loss_before - 1 if loss_before else 0.0
+    text = f"masked reconstruction loss {loss_before:.6g} → {loss_after:.6g} ({100 * change:+.3f}%)"
+    if detail:
+        text += f"; {detail}"
+    if not loss_after < loss_before:
+        return Check(name, "fail", text + ": it did not decrease")
+    if -change < TTT_MIN_DROP:
+        return Check(name, "warn", text + f": below {100 * TTT_MIN_DROP:.1f}%, test-time training barely changed "
+                                          "the model (raise ttt_lr or ttt_steps)")
+    return Check(name, "pass", text)
 
 
 def collapse_check(collapsed_fraction: float | None, threshold: float = COLLAPSE_FRACTION) -> Check:
