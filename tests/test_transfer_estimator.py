@@ -140,3 +140,31 @@ def test_registered_strategies_fit_a_context(name, k):
         assert est.model_.config.split_latent is False and est.transform(T[:2]).shape[1] == 192
     if name == "spektron-nogrl":
         assert est.model_.config.lambda_adv == 0.0
+
+
+def test_extra_loss_sees_each_batch_and_enters_the_objective():
+    """adapt_to_pair's extra_loss hook (how CORAL/MMD plug in): called once per step with
+    the batch's z_chem means and labels; a constant term shifts the logged total by itself."""
+    import torch
+
+    from spektron.models import SpektronModel
+    from spektron.transfer.adaptation import AdaptationConfig, adapt_to_pair, default_model_config
+
+    X, T, y = _pair()
+    calls = []
+
+    def extra(mu, labels):
+        calls.append((tuple(mu.shape), sorted(set(labels.tolist()))))
+        return torch.tensor(5.0)
+
+    def run(fn):
+        torch.manual_seed(0)
+        model = SpektronModel(default_model_config(X.shape[1], **TINY))
+        return adapt_to_pair(model, X[:24], y[:24], AXIS, "nm", pairs=(X[:3], T[:3], y[:3]), target_X=T[:24],
+                             config=AdaptationConfig(steps=3, batch_size=8, seed=0), extra_loss=fn).history
+
+    with_extra, without = run(extra), run(None)
+    assert len(calls) == 3
+    assert all(shape[1] == TINY["z_chem_dim"] and {0, 1} <= set(labs) for shape, labs in calls)
+    assert with_extra[0]["extra"] == 5.0 and "extra" not in without[0]
+    assert with_extra[0]["total"] == pytest.approx(without[0]["total"] + 5.0, rel=1e-6)

@@ -102,8 +102,12 @@ def plot_disentanglement(evals: Sequence[dict[str, Any]], path: str | os.PathLik
     return _save(fig, path)
 
 
-def plot_training_curves(train: Sequence[dict[str, Any]], path: str | os.PathLike) -> Path:
-    """Loss terms over steps (left) and the schedules β(t) and α(t) (right)."""
+def plot_training_curves(train: Sequence[dict[str, Any]], path: str | os.PathLike,
+                         n_instruments: int | None = None) -> Path:
+    """Loss terms over steps (left) and the schedules β(t) and α(t) (right).
+
+    With ``n_instruments`` the chance-level cross-entropy ln(n) is drawn: where the
+    reversed adversary on z_chem should sit, and what the z_inst classifier must beat."""
     if not train:
         raise ValueError("no 'train' records in the metrics log")
     plt = _pyplot()
@@ -112,6 +116,9 @@ def plot_training_curves(train: Sequence[dict[str, Any]], path: str | os.PathLik
         steps, values = _series(train, key)
         if steps.size and np.any(values != 0):
             ax_loss.plot(steps, values, color=colour, linewidth=1.4 if key != "loss" else 2.0, label=label)
+    if n_instruments and n_instruments > 1:
+        ax_loss.axhline(np.log(n_instruments), color="tab:red", linestyle=":", linewidth=1.0,
+                        label=f"chance cross-entropy ln {n_instruments} = {np.log(n_instruments):.2f}")
     ax_loss.set_yscale("log")
     ax_loss.set_xlabel("training step")
     ax_loss.set_ylabel("loss value (log scale; MSE in standardised units, CE/KL in nats)")

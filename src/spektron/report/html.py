@@ -105,9 +105,11 @@ def _figures(run: RunData, out: Path, projection: str, missing: list[str]) -> li
     if run.train:
         attempt("Training dynamics", "Loss terms and schedules",
                 "Left: each loss term on the training batches (the KL is shown unweighted; it enters the total "
-                "multiplied by w_kl·β). Right: the KL weight β(t) (cosine anneal) and the gradient-reversal "
+                "multiplied by w_kl·β; the dotted line is chance-level cross-entropy, where the reversed adversary "
+                "on z_chem should stay). Right: the KL weight β(t) (cosine anneal) and the gradient-reversal "
                 "strength α(p) (Ganin et al. 2016 warm-up).",
-                lambda: figures.plot_training_curves(run.train, out / "training_curves.png"))
+                lambda: figures.plot_training_curves(run.train, out / "training_curves.png",
+                                                     n_instruments=(run.config or {}).get("data", {}).get("n_instruments")))
     emb = run.embeddings
     if emb is not None:
         names = (run.demo or {}).get("instrument_names")

@@ -31,6 +31,7 @@ the unlabelled target and master sets, else strength 1. No test spectrum is used
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import Callable
 
 import numpy as np
 import torch
@@ -180,6 +181,7 @@ def adapt_to_pair(
     target_X: np.ndarray | None = None,
     config: AdaptationConfig | None = None,
     reference: np.ndarray | None = None,
+    extra_loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor | None] | None = None,
 ) -> AdaptationResult:
     """Fine-tune ``model`` in place on one instrument pair; returns an :class:`AdaptationResult`.
 
@@ -187,7 +189,10 @@ def adapt_to_pair(
     (master views (k, C), target views (k, C), values (k,)) or None; ``target_X``
     unlabelled target spectra (m, C) or None; ``reference`` (C,): a spectrum subtracted
     from every model input (after the simulated instruments act on the raw spectra).
-    Inputs are assumed validated.
+    ``extra_loss(mu_chem, labels)``: a term added to every step's loss, given the
+    batch's ``z_chem`` posterior means and instrument labels (0 master, 1 target,
+    2… simulated); None skips it (how the domain-adaptation baselines plug in their
+    penalties). Inputs are assumed validated.
     """
     config = AdaptationConfig() if config is None else config
     config.validate()
@@ -274,6 +279,11 @@ def adapt_to_pair(
             out = model({"x": x, "axis": axis_cm1, "instrument": labels}, beta=beta, alpha=alpha)
             loss = out["loss"]
             extra = {}
+            if extra_loss is not None:
+                term = extra_loss(captured[0], labels)
+                if term is not None:
+                    extra["extra"] = term
+                    loss = loss + term
             if config.lambda_pair > 0 or config.lambda_y > 0:
                 mu = captured[0]  # posterior means of z_chem from this very forward pass (masked input)
                 if config.lambda_pair > 0 and pos_a:

@@ -32,12 +32,11 @@ checkpoint the model's own latent layout and instrument classes are kept (the
 penalties then act on ``z_chem``, the code the head reads). None of them runs
 test-time training (that is part of Spektron's method, not of the backbone).
 
-How the penalties reach the loop. ``adapt_to_pair`` has no extra-loss argument, so
-:class:`AlignedSpektronTransfer` attaches the penalty to the model's objective with
-two forward hooks for the duration of ``fit``: one captures the ``z_chem`` posterior
-means of the batch, the other adds ``lambda · penalty(master rows, target rows)`` to
-the returned ``loss``. The codes are divided by their (detached) batch standard
-deviation first, so shrinking the latent cannot fake alignment. Rows labelled master
+How the penalties reach the loop. :class:`AlignedSpektronTransfer` hands
+``adapt_to_pair`` an ``extra_loss`` that receives each batch's ``z_chem`` posterior
+means and instrument labels and returns ``lambda · penalty(master rows, target rows)``.
+The codes are divided by their (detached) batch standard deviation first, so
+shrinking the latent cannot fake alignment. Rows labelled master
 (0) and target (1) are compared; both need ≥ 2 rows in a batch, so a strategy without
 unlabelled target spectra and with k < 2 has nothing to align and refuses to fit.
 """
@@ -76,10 +75,10 @@ def _hash(*arrays, extra: str = "") -> str:
 
 # --------------------------------------------------------------------------- penalty
 class _AlignmentPenalty:
-    """Adds ``weight · penalty(z_master, z_target)`` to the loss of every training-mode
-    forward pass of a Spektron model (see the module docstring)."""
+    """``weight · penalty(z_master, z_target)`` for one adaptation batch (see the module
+    docstring); keeps the unweighted penalty of every step in ``history``."""
 
-    def __init__(self, model, alignment: str, weight: float, bandwidths=None) -> None:
+    def __init__(self, alignment: str, weight: float, bandwidths=None) -> None:
         from spektron.transfer.alignment import coral_loss, mmd2
 
         if alignment == "coral":
@@ -90,40 +89,17 @@ class _AlignmentPenalty:
             raise ValueError(f"alignment must be one of {', '.join(ALIGNMENTS)}, got {alignment!r}")
         self.weight = float(weight)
         self.history: list[float] = []
-        self._mu = None
-        self._handles = [
-            model.vib_chem.register_forward_hook(self._capture),
-            model.register_forward_hook(self._add, with_kwargs=True),
-        ]
 
-    def _capture(self, module, inputs, output) -> None:
-        if module.training:
-            self._mu = output[1]  # posterior means of z_chem (what the regression head reads)
-
-    def _add(self, module, args, kwargs, output):
-        mu, self._mu = self._mu, None
-        batch = args[0] if args else kwargs.get("batch")
-        labels = batch.get("instrument") if isinstance(batch, dict) else None
-        if not module.training or mu is None or labels is None or not isinstance(output, dict):
-            return output
-        import torch
-
-        labels = torch.as_tensor(labels, device=mu.device)
+    def __call__(self, mu, labels):
         a, b = mu[labels == MASTER], mu[labels == TARGET]
         if len(a) < 2 or len(b) < 2:
-            return output
+            return None
+        import torch
+
         scale = torch.cat((a, b)).std(dim=0).mean().detach().clamp_min(1e-6)
         penalty = self._fn(a / scale, b / scale)
         self.history.append(float(penalty.detach()))
-        output = dict(output)
-        output["loss"] = output["loss"] + self.weight * penalty
-        output["align"] = penalty
-        return output
-
-    def remove(self) -> None:
-        for h in self._handles:
-            h.remove()
-        self._handles = []
+        return self.weight * penalty
 
 
 class AlignedSpektronTransfer(SpektronTransfer):
@@ -158,10 +134,9 @@ class AlignedSpektronTransfer(SpektronTransfer):
     def _get_param_names(cls):
         return sorted(set(SpektronTransfer._get_param_names()) | {"alignment", "lambda_align", "mmd_bandwidths"})
 
-    def _build_model(self, n_channels: int):
-        model = super()._build_model(n_channels)
-        self._penalty = _AlignmentPenalty(model, self.alignment, self.lambda_align, self.mmd_bandwidths)
-        return model
+    def _extra_loss(self):
+        self._penalty = _AlignmentPenalty(self.alignment, self.lambda_align, self.mmd_bandwidths)
+        return self._penalty
 
     def fit(self, master_X, master_y, **kwargs) -> "AlignedSpektronTransfer":
         if self.alignment not in ALIGNMENTS:
@@ -173,10 +148,8 @@ class AlignedSpektronTransfer(SpektronTransfer):
             super().fit(master_X, master_y, **kwargs)
         finally:
             penalty, self._penalty = self._penalty, None
-            if penalty is not None:
-                penalty.remove()
+            del self._penalty
         self.align_history_ = penalty.history if penalty is not None else []
-        del self._penalty
         return self
 
 

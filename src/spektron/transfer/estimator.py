@@ -139,6 +139,11 @@ class SpektronTransfer(BaseEstimator):
         torch.manual_seed(int(self.seed))
         return SpektronModel(default_model_config(n_channels, **overrides))
 
+    def _extra_loss(self):
+        """An extra adaptation term ``f(mu_chem, labels)`` (:func:`.adaptation.adapt_to_pair`);
+        None here, overridden by the domain-adaptation baselines."""
+        return None
+
     def _adaptation_config(self):
         from spektron.transfer.adaptation import AdaptationConfig
 
@@ -233,7 +238,8 @@ class SpektronTransfer(BaseEstimator):
             model = self._build_model(master_X.shape[1])
             result = adapt_to_pair(model, master_X, master_y, self.axis_, self.unit_,
                                    pairs=(pm, pt, py) if py is not None else None, target_X=tu,
-                                   config=self._adaptation_config(), reference=self.reference_)
+                                   config=self._adaptation_config(), reference=self.reference_,
+                                   extra_loss=self._extra_loss())
         finally:
             torch.set_num_threads(old)
         self.model_ = result.model
