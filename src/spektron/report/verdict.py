@@ -190,12 +190,14 @@ def ttt_check(name: str, loss_before: float, loss_after: float, detail: str = ""
 
 
 def collapse_check(collapsed_fraction: float | None, threshold: float = COLLAPSE_FRACTION) -> Check:
-    """Posterior collapse: more than ``threshold`` of ``z_chem`` dimensions with KL < 0.01 nats."""
+    """Posterior collapse: more than ``threshold`` of ``z_chem`` dimensions with KL or
+    information below 0.01 nats (:func:`spektron.training.diagnostics.collapsed_fraction`)."""
     if collapsed_fraction is None:
         return Check("posterior collapse of z_chem", "n/a", "no per-dimension KL was recorded")
     status: Status = "pass" if collapsed_fraction <= threshold else "fail"
     return Check("posterior collapse of z_chem", status,
-                 f"{100 * collapsed_fraction:.0f}% of dimensions have KL < 0.01 nats (limit {100 * threshold:.0f}%)")
+                 f"{100 * collapsed_fraction:.0f}% of dimensions carry < 0.01 nats (KL or information; "
+                 f"limit {100 * threshold:.0f}%)")
 
 
 # ----------------------------------------------------------------- transfer
