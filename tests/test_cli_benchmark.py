@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from spektron.baselines.calibration import PLSCalibration
+from spektron.baselines.strategies import TransferStrategy
 from spektron.cli.main import app
 
 runner = CliRunner()
@@ -56,7 +58,7 @@ def test_benchmark_on_a_folder(paired_dir, tmp_path):
 def test_ks_repeats_run_with_distinct_seeds_and_say_so(paired_dir, tmp_path):
     out = tmp_path / "out"
     res = runner.invoke(app, ["benchmark", str(paired_dir), "--methods", "none,target", "--k", "0",
-                              "--properties", "conc", "--repeats", "2", "--threads", "1", "--out", str(out),
+                              "--properties", "conc", "--repeats", "2", "--threads", "1", "--jobs", "2", "--out", str(out),
                               "--no-progress", "--no-plots"])
     assert res.exit_code == 0, res.output
     records = json.loads((out / "results.json").read_text())
@@ -93,3 +95,37 @@ def test_help_and_list_methods():
     assert res.exit_code == 0 and "--selection" in res.output and "corn layout" in res.output
     res = runner.invoke(app, ["benchmark", "x", "--out", "y", "--list-methods"])
     assert res.exit_code == 0 and "ds" in res.output and "augment" in res.output
+
+
+class _ScaledMaster(TransferStrategy):
+    """A method registered by the test itself: the workers must still find it."""
+
+    name = "test-scaled-master"
+
+    def __init__(self, factor: float = 1.0):
+        self.factor = factor
+
+    def _fit(self, context):
+        self.model_ = context.fit_master(PLSCalibration())
+
+    def _predict(self, X):
+        return self.factor * self.model_.predict(X)
+
+
+def test_parallel_jobs_give_the_same_records_in_the_same_order(paired_dir):
+    from spektron.data.paired import load_paired_directory
+    from spektron.evaluation import run_benchmark
+    from spektron.evaluation.registry import register_method
+
+    register_method("test-scaled-master", _ScaledMaster, requires_pairs=False)
+    data = load_paired_directory(paired_dir)
+    args = dict(methods=["none", "target", "meancorr", "ds", "test-scaled-master"], pairs="alpha:beta",
+                ks=[0, 3], selection="random", repeats=2, progress=False, on_note=lambda m: None,
+                method_params={"test-scaled-master": {"factor": 1.1}})
+    serial = run_benchmark(data, **args)
+    parallel = run_benchmark(data, n_jobs=2, **args)
+    strip = lambda recs: [{k: v for k, v in r.items() if k != "seconds"} for r in recs]  # noqa: E731
+    assert strip(parallel) == strip(serial)
+    assert len(serial) == 2 * 2 * (4 + 5)  # repeats × properties × (k=0: 4 methods, k=3: 5)
+    with pytest.raises(ValueError, match="n_jobs must be a positive integer"):
+        run_benchmark(data, n_jobs=0, **args)

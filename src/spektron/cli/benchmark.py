@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 import sys
 import time
@@ -58,8 +59,9 @@ def benchmark(
     plots: bool = typer.Option(True, "--plots/--no-plots", help="Write one RMSEP-vs-k PNG per pair and property."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
     threads: int = typer.Option(None, "--threads", min=1, help="Torch CPU threads of the neural methods (default: "
-                                                               "each method's own, 2). Use 1 when running several "
-                                                               "benchmarks side by side."),
+                                                               "each method's own, 2; with --jobs, cores ÷ jobs)."),
+    jobs: int = typer.Option(1, "--jobs", min=1, help="Worker processes: (repeat, pair, property) groups run in "
+                                                     "parallel; the results are identical to --jobs 1."),
     list_methods: bool = typer.Option(False, "--list-methods", help="List the registered methods and exit."),
 ) -> None:
     """Benchmark calibration-transfer methods against the number of transfer samples k.
@@ -107,12 +109,14 @@ def benchmark(
                 _fail(f"data set {dataset!r} has only one instrument ({names[0]}); need a master and a target")
             pairs = ",".join(f"{names[0]}:{t}" for t in names[1:])
         method_list = _split_list(methods) or []
+        if jobs > 1 and threads is None:
+            threads = max(1, (os.cpu_count() or 1) // jobs)
         method_params = _thread_params(method_list, threads)
         t0 = time.perf_counter()
         records = run_benchmark(
             data, method_list, pairs, _split_list(properties), ks,
             selection=selection, repeats=repeats, split=split, seed=seed, cal_fraction=cal_fraction,
-            method_params=method_params, progress=progress, on_note=notes.append,
+            method_params=method_params, progress=progress, on_note=notes.append, n_jobs=jobs,
         )
         wall = time.perf_counter() - t0
     except (ValueError, KeyError, FileNotFoundError) as exc:
