@@ -7,7 +7,9 @@ from spektron.baselines import PLSCalibration
 from spektron.baselines.peers import _master_vector, available_peers
 from spektron.evaluation import TransferContext, get_method
 
-PEERS = ["pynir-pfce-ss", "pynir-pfce-ns", "pynir-pfce-fs", "dipls", "pycaltransfer-ds", "pycaltransfer-epo"]
+PEERS = ["pynir-pfce-ss", "pynir-pfce-ns", "pynir-pfce-fs", "dipls", "pycaltransfer-ds", "pycaltransfer-epo",
+         "skada-coral", "skada-linot", "skada-sa"]
+UNLABELLED = {"dipls", "skada-coral", "skada-linot", "skada-sa"}  # run at k = 0 on unlabelled target spectra
 
 
 def _data(rng, n=40, p=30):
@@ -33,6 +35,7 @@ def test_peers_are_registered_when_installed():
     pytest.importorskip("pynir")
     pytest.importorskip("pycaltransfer")
     pytest.importorskip("diPLSlib")
+    pytest.importorskip("skada")
     assert available_peers() == PEERS
     assert "pycaltransfer-pds" not in available_peers()  # broken with current scikit-learn: left out
 
@@ -58,8 +61,30 @@ def test_pair_peers_refuse_k0(rng):
     X, y = _data(rng)
     ctx = TransferContext(master_X=X, master_y=y, axis=np.arange(X.shape[1], dtype=float), target_unlabelled_X=X)
     for method in available_peers():
-        if method == "dipls":
+        if method in UNLABELLED:
             get_method(method).fit(ctx)  # unlabelled: runs at k = 0
             continue
         with pytest.raises(ValueError, match="needs at least 1 transfer sample"):
             get_method(method).fit(ctx)
+
+
+@pytest.mark.parametrize("method", sorted(UNLABELLED - {"dipls"}))
+def test_skada_peers_need_unlabelled_target_spectra(rng, method):
+    pytest.importorskip("skada")
+    X, y = _data(rng)
+    ctx = TransferContext(master_X=X, master_y=y, axis=np.arange(X.shape[1], dtype=float))
+    with pytest.raises(ValueError, match=f"method '{method}' needs at least 2 unlabelled target spectra"):
+        get_method(method).fit(ctx)
+
+
+def test_skada_coral_on_corn_moisture(corn_dir):
+    """CORAL re-colouring of the raw spectra with unlabelled target spectra only (k = 0).
+    Measured m5 → mp5 moisture, KS 64/16: 0.185 (none 1.446, meancorr 0.242, bound 0.100)."""
+    pytest.importorskip("skada")
+    from spektron.data.corn import load_corn
+    from spektron.evaluation import run_benchmark
+
+    recs = run_benchmark(load_corn(corn_dir), ["none", "skada-coral"], "m5:mp5", ["moisture"], [0], repeats=1,
+                         progress=False, on_note=lambda m: None)
+    rmsep = {r["method"]: r["rmsep"] for r in recs}
+    assert rmsep["skada-coral"] < 0.22 and rmsep["skada-coral"] < 0.2 * rmsep["none"]

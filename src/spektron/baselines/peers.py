@@ -18,6 +18,14 @@ Registered:
   and the target's unlabelled calibration spectra, so it runs at k = 0.
 - ``pycaltransfer-ds``, ``pycaltransfer-epo`` — PCR-based DS and external parameter
   orthogonalisation (Roger et al. 2003) from ``pycaltransfer.caltransfer``.
+- ``skada-coral``, ``skada-linot``, ``skada-sa`` — unsupervised domain adaptation of the
+  *spectra* from skada (scikit-adaptation): CORAL re-colouring of the master spectra to
+  the target covariance (Sun et al., AAAI 2016; Ledoit–Wolf-regularised), the linear
+  (Gaussian) optimal-transport map (Flamary et al. 2020) and subspace alignment
+  (Fernando et al., ICCV 2013), each followed by a PLS on the adapted master spectra.
+  They use the master calibration set and the unlabelled target spectra — no pairs —
+  and are the raw-spectrum counterparts of the ``coral``/``mmd`` baselines on
+  Spektron's backbone.
 
 Left out: ``pycaltransfer``'s PDS (``pds_pls_transfer_fit`` reads ``coef_[:, 0]``
 from scikit-learn's PLS, which since scikit-learn 1.1 is the first *feature's*
@@ -54,7 +62,7 @@ def available_peers() -> list[str]:
     """Names of the peer methods whose packages are installed."""
     from spektron.evaluation.registry import available_methods
 
-    return [m for m in available_methods() if m.startswith(("pynir-", "pycaltransfer-")) or m == "dipls"]
+    return [m for m in available_methods() if m.startswith(("pynir-", "pycaltransfer-", "skada-")) or m == "dipls"]
 
 
 def _master_vector(model: PLSCalibration) -> np.ndarray:
@@ -191,14 +199,76 @@ class _DIPLS(TransferStrategy):
         return (X - self.target_mean_) @ self.coef_ + self.y_mean_
 
 
+class _SkadaAdapter(TransferStrategy):
+    """A skada adapter on the spectra, then a PLS fitted on the adapted master
+    calibration set (see the module docstring). ``n_components=None`` takes the master
+    PLS's cross-validated choice; it is also the subspace dimension of ``skada-sa``."""
+
+    requires_pairs = False
+    adapter = "coral"
+
+    def __init__(self, n_components: int | None = None, reg: float | str | None = None, calibration=None):
+        self.n_components = n_components
+        self.reg = reg
+        self.calibration = calibration
+
+    def _make_adapter(self, A: int):
+        import skada
+
+        if self.adapter == "coral":
+            return skada.CORALAdapter(reg="auto" if self.reg is None else self.reg)
+        if self.adapter == "linot":
+            # the 700 × 700 covariances of ~64 spectra are singular: a small ridge keeps the map real
+            return skada.LinearOTMappingAdapter(reg=1e-3 if self.reg is None else float(self.reg))
+        return skada.SubspaceAlignmentAdapter(n_components=A)
+
+    def _fit(self, context):
+        import skada
+        from sklearn.cross_decomposition import PLSRegression
+
+        Xt = context.target_unlabelled_X
+        if Xt is None or Xt.shape[0] < 2:
+            raise ValueError(f"method {self.name!r} needs at least 2 unlabelled target spectra "
+                             "(context.target_unlabelled_X)")
+        A = int(self.n_components or context.fit_master(self._calibration()).n_components_)
+        A = min(A, context.master_X.shape[0] - 1)
+        Xs, ys = context.master_X, context.master_y
+        X = np.vstack([Xs, Xt])
+        y = np.concatenate([ys, np.full(Xt.shape[0], np.nan)])  # target labels unknown (masked by skada)
+        domain = np.concatenate([np.ones(Xs.shape[0], int), -2 * np.ones(Xt.shape[0], int)])
+        self.pipeline_ = skada.make_da_pipeline(self._make_adapter(A),
+                                                skada.SelectSource(PLSRegression(n_components=A, scale=False)))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # skada warns about the masked target labels it was given
+            self.pipeline_.fit(X, y, sample_domain=domain)
+        if not np.all(np.isfinite(self.predict_raw_(Xt[:1]))):
+            raise ValueError(f"method {self.name!r}: the skada adapter produced non-finite features on these spectra")
+
+    def predict_raw_(self, X):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return np.asarray(self.pipeline_.predict(X, sample_domain=-2 * np.ones(X.shape[0], int))).ravel()
+
+    def _predict(self, X):
+        return self.predict_raw_(X)
+
+
+def _register_variants(base: type, prefix: str, attr: str, variants, requires_pairs: bool, describe) -> None:
+    """One subclass of ``base`` per variant (``attr`` set to it), named ``prefix-variant``,
+    kept in this module (so it pickles) and registered."""
+    for variant, what in variants:
+        name = f"{prefix}-{variant}"
+        cls = type(f"{base.__name__.strip('_')}_{variant.upper()}", (base,),
+                   {attr: variant, "name": name, "__module__": __name__})
+        globals()[cls.__name__] = cls
+        register_method(name, cls, requires_pairs=requires_pairs, description=describe(variant, what))
+
+
 if _has("pynir"):
-    for _variant, _what in (("ss", "labelled target transfer spectra"), ("ns", "paired spectra, no labels"),
-                            ("fs", "paired spectra and labels")):
-        _cls = type(f"PFCE_{_variant.upper()}", (_PFCE,), {"variant": _variant, "name": f"pynir-pfce-{_variant}",
-                                                             "__module__": __name__})
-        globals()[_cls.__name__] = _cls
-        register_method(f"pynir-pfce-{_variant}", _cls, requires_pairs=True,
-                        description=f"pynir {_variant.upper()}-PFCE ({_what})")
+    _register_variants(_PFCE, "pynir-pfce", "variant",
+                       (("ss", "labelled target transfer spectra"), ("ns", "paired spectra, no labels"),
+                        ("fs", "paired spectra and labels")),
+                       True, lambda v, what: f"pynir {v.upper()}-PFCE ({what})")
 
 if _has("diPLSlib"):
     register_method("dipls", _DIPLS, requires_pairs=False, description="diPLSlib di-PLS (unlabelled target spectra)")
@@ -206,3 +276,10 @@ if _has("diPLSlib"):
 if _has("pycaltransfer"):
     register_method("pycaltransfer-ds", _PycaltransferDS, requires_pairs=True, description="pycaltransfer DS (PCR)")
     register_method("pycaltransfer-epo", _EPO, requires_pairs=True, description="pycaltransfer EPO + recalibrated PLS")
+
+if _has("skada"):
+    _register_variants(_SkadaAdapter, "skada", "adapter",
+                       (("coral", "CORAL re-colouring of the master spectra"),
+                        ("linot", "linear optimal-transport map of the spectra"),
+                        ("sa", "subspace alignment of the spectra")),
+                       False, lambda v, what: f"skada {what} (unlabelled target) + PLS")
