@@ -153,8 +153,8 @@ def run_benchmark(
             from joblib import Parallel, delayed
 
             runner = Parallel(n_jobs=int(n_jobs), return_as="generator")
-            for g, recs in zip(groups, runner(delayed(_run_group)(dataset, g, cells[g], factories, params, protocol,
-                                                                  blas_threads) for g in groups)):
+            for recs in runner(delayed(_run_group)(dataset, g, cells[g], factories, params, protocol, blas_threads)
+                               for g in groups):
                 records += recs
                 if bar is not None:
                     for rec in recs:
