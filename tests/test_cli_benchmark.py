@@ -129,3 +129,40 @@ def test_parallel_jobs_give_the_same_records_in_the_same_order(paired_dir):
     assert len(serial) == 2 * 2 * (4 + 5)  # repeats × properties × (k=0: 4 methods, k=3: 5)
     with pytest.raises(ValueError, match="n_jobs must be a positive integer"):
         run_benchmark(data, n_jobs=0, **args)
+
+
+class _FailsAtSmallK(_ScaledMaster):
+    """Fails below k = 3, like a method whose maths needs several pairs."""
+
+    name = "test-fails-small-k"
+
+    def _fit(self, context):
+        if context.k < 3:
+            raise ValueError("needs three pairs")
+        super()._fit(context)
+
+
+def test_a_failing_method_is_recorded_reported_and_the_run_goes_on(paired_dir, tmp_path):
+    from spektron.data.paired import load_paired_directory
+    from spektron.evaluation import run_benchmark, write_results
+    from spektron.evaluation.registry import register_method
+
+    register_method("test-fails-small-k", _FailsAtSmallK, requires_pairs=False)
+    data = load_paired_directory(paired_dir)
+    notes = []
+    args = dict(methods=["none", "test-fails-small-k"], pairs="alpha:beta", properties=["conc"], ks=[0, 3],
+                repeats=1, progress=False)
+    records = run_benchmark(data, on_error="record", on_note=notes.append, **args)
+    failed = [r for r in records if "error" in r]
+    assert [(r["method"], r["k"]) for r in failed] == [("test-fails-small-k", 0)]
+    assert failed[0]["error"] == "ValueError: needs three pairs" and np.isnan(failed[0]["rmsep"])
+    assert any("test-fails-small-k failed on alpha→beta conc k=0" in n for n in notes)
+    ok = [r for r in records if r["method"] == "test-fails-small-k" and r["k"] == 3]
+    assert np.isfinite(ok[0]["rmsep"])
+    write_results(records, tmp_path, plots=True)
+    assert "| test-fails-small-k | failed |" in (tmp_path / "summary.md").read_text()
+    assert "error" in (tmp_path / "results.csv").read_text().splitlines()[0]
+    with pytest.raises(ValueError, match="needs three pairs"):
+        run_benchmark(data, on_note=lambda m: None, **args)
+    with pytest.raises(ValueError, match="on_error must be"):
+        run_benchmark(data, on_error="ignore", on_note=lambda m: None, **args)

@@ -88,3 +88,14 @@ def test_skada_coral_on_corn_moisture(corn_dir):
                          progress=False, on_note=lambda m: None)
     rmsep = {r["method"]: r["rmsep"] for r in recs}
     assert rmsep["skada-coral"] < 0.22 and rmsep["skada-coral"] < 0.2 * rmsep["none"]
+
+
+def test_pycaltransfer_ds_refuses_a_single_pair(shifted):
+    pytest.importorskip("pycaltransfer")
+    ctx, _, _ = shifted
+    one = TransferContext(master_X=ctx.master_X, master_y=ctx.master_y, axis=ctx.axis,
+                          transfer_master_X=ctx.transfer_master_X[:1], transfer_target_X=ctx.transfer_target_X[:1],
+                          transfer_y=ctx.transfer_y[:1])
+    with pytest.raises(ValueError, match="needs at least 2 transfer pairs"):
+        get_method("pycaltransfer-ds").fit(one)
+    get_method("pycaltransfer-ds").fit(ctx)  # k = 8 works

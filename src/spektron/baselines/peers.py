@@ -137,7 +137,7 @@ class _EPO(TransferStrategy):
 class _PycaltransferDS(TransferStrategy):
     """pycaltransfer's DS (PCR-based): target spectra → ``X F + a``, then the master
     model. ``n_components=None`` uses as many principal components as the k pairs
-    support (classical, unregularised DS)."""
+    support, k − 1 after centring (classical, unregularised DS); k ≥ 2."""
 
     name = "pycaltransfer-ds"
     requires_pairs = True
@@ -149,10 +149,13 @@ class _PycaltransferDS(TransferStrategy):
     def _fit(self, context):
         from pycaltransfer import caltransfer
 
+        if context.k < 2:
+            raise ValueError("method 'pycaltransfer-ds' needs at least 2 transfer pairs: its PCR inverts the "
+                             "mean-centred pair spectra, which have rank k − 1")
         self.model_ = context.fit_master(self._calibration())
-        n = context.k if self.n_components is None else int(self.n_components)
+        n = context.k - 1 if self.n_components is None else int(self.n_components)
         self.F_, self.a_ = caltransfer.ds_pc_transfer_fit(
-            context.transfer_master_X, context.transfer_target_X, max_ncp=max(1, min(n, context.k)))
+            context.transfer_master_X, context.transfer_target_X, max_ncp=max(1, min(n, context.k - 1)))
 
     def _predict(self, X):
         return self.model_.predict(X @ self.F_ + self.a_)

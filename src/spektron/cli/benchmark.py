@@ -62,6 +62,8 @@ def benchmark(
                                                                "each method's own, 2; with --jobs, cores ÷ jobs)."),
     jobs: int = typer.Option(1, "--jobs", min=1, help="Worker processes: (repeat, pair, property) groups run in "
                                                      "parallel; the results are identical to --jobs 1."),
+    fail_fast: bool = typer.Option(False, "--fail-fast", help="Stop at the first method that fails on a cell "
+                                                               "(default: record the failure as NaN, say so, go on)."),
     list_methods: bool = typer.Option(False, "--list-methods", help="List the registered methods and exit."),
 ) -> None:
     """Benchmark calibration-transfer methods against the number of transfer samples k.
@@ -117,6 +119,7 @@ def benchmark(
             data, method_list, pairs, _split_list(properties), ks,
             selection=selection, repeats=repeats, split=split, seed=seed, cal_fraction=cal_fraction,
             method_params=method_params, progress=progress, on_note=notes.append, n_jobs=jobs,
+            on_error="raise" if fail_fast else "record",
         )
         wall = time.perf_counter() - t0
     except (ValueError, KeyError, FileNotFoundError) as exc:

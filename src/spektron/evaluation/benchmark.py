@@ -104,6 +104,7 @@ def run_benchmark(
     on_note: Callable[[str], None] | None = None,
     blas_threads: int | None = 1,
     n_jobs: int = 1,
+    on_error: str = "raise",
 ) -> list[dict]:
     """Evaluate every method on every (repeat, pair, property, k) cell.
 
@@ -120,10 +121,17 @@ def run_benchmark(
     ``n_jobs`` > 1 evaluates the (repeat, pair, property) groups in that many worker
     processes (joblib); the records are the same, in the same order, as with one.
     Give the neural methods ``num_threads`` so that jobs × threads fits the cores.
+
+    ``on_error="record"`` keeps going when a method fails on a cell: its record has
+    NaN metrics and an ``error`` field ("ExceptionType: message"), and a note names the
+    method, cell and error — one method breaking on one data set must not cost the
+    rest of a long run. ``"raise"`` (default) re-raises the first failure.
     """
     note = on_note or (lambda msg: warnings.warn(msg, stacklevel=3))
     if isinstance(n_jobs, bool) or int(n_jobs) != n_jobs or n_jobs < 1:
         raise ValueError(f"n_jobs must be a positive integer, got {n_jobs!r}")
+    if on_error not in ("raise", "record"):
+        raise ValueError(f"on_error must be 'raise' or 'record', got {on_error!r}")
     pairs = parse_pairs(pairs)
     properties = list(dataset.property_names) if properties is None else list(properties)
     methods, properties, ks, n_rep = _validate(dataset, methods, pairs, properties, ks, split, selection, cal_fraction, repeats)
@@ -142,7 +150,7 @@ def run_benchmark(
     params = method_params or {}
     groups = [(r, pair, prop) for r in range(n_rep) for pair in pairs for prop in properties]
     cells = {g: [(k, m) for k in ks for m in methods if not (k == 0 and m in skipped)] for g in groups}
-    protocol = dict(split=split, selection=selection, cal_fraction=cal_fraction, seed=seed)
+    protocol = dict(split=split, selection=selection, cal_fraction=cal_fraction, seed=seed, on_error=on_error)
     bar = _progress(progress, sum(len(c) for c in cells.values()))
     records: list[dict] = []
     try:
@@ -162,6 +170,10 @@ def run_benchmark(
     finally:
         if bar is not None:
             bar.close()
+    for rec in records:
+        if "error" in rec:
+            note(f"{rec['method']} failed on {rec['master']}→{rec['target']} {rec['property']} k={rec['k']} "
+                 f"(repeat {rec['repeat']}): {rec['error']}")
     return records
 
 
@@ -183,13 +195,17 @@ def _run_group(dataset, group, cells, factories, params, protocol, blas_threads,
             ctx = psplit.context(mdata.X, tdata.X, y, k, axis=mdata.axis, unit=mdata.unit, names=(master, target, prop),
                                  cache=cache)
             t0 = time.perf_counter()
-            strategy = factories[m](**params.get(m, {})).fit(ctx)
-            pred = strategy.predict(tdata.X[psplit.test])
-            seconds = time.perf_counter() - t0
             rec = {"method": m, "master": master, "target": target, "property": prop, "k": k,
                    "selection": protocol["selection"], "repeat": r}
-            rec.update(regression_metrics(y[psplit.test], pred))
-            rec.update(split=protocol["split"], seconds=round(seconds, 4))
+            try:
+                strategy = factories[m](**params.get(m, {})).fit(ctx)
+                rec.update(regression_metrics(y[psplit.test], strategy.predict(tdata.X[psplit.test])))
+            except Exception as exc:  # noqa: BLE001 - recorded and reported, or re-raised
+                if protocol["on_error"] == "raise":
+                    raise
+                rec.update({key: float("nan") for key in ("rmsep", "r2", "bias", "sep")},
+                           n_test=int(psplit.test.size), error=f"{type(exc).__name__}: {exc}")
+            rec.update(split=protocol["split"], seconds=round(time.perf_counter() - t0, 4))
             records.append(rec)
     return records
 
@@ -226,19 +242,29 @@ def _progress(enabled: bool, total: int):
 
 # ------------------------------------------------------------------ summaries
 def summarise(records: list[dict]) -> dict[tuple, dict]:
-    """Mean and sd of RMSEP, R², bias, SEP per (master, target, property, method, k)."""
+    """Mean and sd of RMSEP, R², bias, SEP per (master, target, property, method, k), over
+    the records that did not fail (``n``; ``n_failed`` counts the others)."""
     groups: dict[tuple, list[dict]] = defaultdict(list)
     for rec in records:
         groups[(rec["master"], rec["target"], rec["property"], rec["method"], rec["k"])].append(rec)
     out = {}
     for key, recs in groups.items():
-        row = {"n": len(recs)}
+        ok = [r for r in recs if "error" not in r]
+        row = {"n": len(ok), "n_failed": len(recs) - len(ok)}
         for metric in ("rmsep", "r2", "bias", "sep"):
-            v = np.array([r[metric] for r in recs], dtype=float)
-            row[metric] = float(np.mean(v))
+            v = np.array([r[metric] for r in ok], dtype=float)
+            row[metric] = float(np.mean(v)) if v.size else float("nan")
             row[metric + "_sd"] = float(np.std(v, ddof=1)) if v.size > 1 else float("nan")
         out[key] = row
     return out
+
+
+def _cell(s: dict) -> str:
+    """``RMSEP / R²`` of one summary cell; ``failed`` (or a count of failed repeats)."""
+    if s["n"] == 0:
+        return "failed"
+    text = f"{_fmt(s['rmsep'], s['rmsep_sd'], 3)} / {_fmt(s['r2'], s['r2_sd'], 3)}"
+    return text + (f" ({s['n_failed']} failed)" if s.get("n_failed") else "")
 
 
 def _fmt(mean: float, sd: float, digits: int) -> str:
@@ -255,7 +281,7 @@ def summary_tables(records: list[dict]) -> list[tuple[str, list[str], list[list[
     blocks = list(dict.fromkeys((r["master"], r["target"], r["property"]) for r in records))
     tables = []
     for master, target, prop in blocks:
-        n = max(s["n"] for (a, b, p, _, _), s in stats.items() if (a, b, p) == (master, target, prop))
+        n = max(s["n"] + s["n_failed"] for (a, b, p, _, _), s in stats.items() if (a, b, p) == (master, target, prop))
         title = f"{master} → {target}, {prop} (RMSEP / R², mean ± sd over {n} repeat{'s' if n > 1 else ''})"
         header = ["method"] + [f"k={k}" for k in ks]
         rows = []
@@ -263,7 +289,7 @@ def summary_tables(records: list[dict]) -> list[tuple[str, list[str], list[list[
             row = [m if m != "target" else "target (bound)"]
             for k in ks:
                 s = stats.get((master, target, prop, m, k))
-                row.append("—" if s is None else f"{_fmt(s['rmsep'], s['rmsep_sd'], 3)} / {_fmt(s['r2'], s['r2_sd'], 3)}")
+                row.append("—" if s is None else _cell(s))
             rows.append(row)
         tables.append((title, header, rows))
     return tables
@@ -303,7 +329,7 @@ def write_results(
     out.mkdir(parents=True, exist_ok=True)
     paths: dict[str, list[Path]] = {}
     (out / "results.json").write_text(json.dumps(records, indent=1))
-    keys = list(RECORD_KEYS) + [k for k in (records[0] if records else {}) if k not in RECORD_KEYS]
+    keys = list(RECORD_KEYS) + list(dict.fromkeys(k for rec in records for k in rec if k not in RECORD_KEYS))
     with open(out / "results.csv", "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=keys)
         writer.writeheader()
