@@ -16,7 +16,12 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from spektron.training.diagnostics import COLLAPSE_KL_NATS, information_per_dimension, kl_per_dimension
+from spektron.training.diagnostics import (
+    COLLAPSE_KL_NATS,
+    collapsed_dimensions,
+    information_per_dimension,
+    kl_per_dimension,
+)
 
 __all__ = [
     "plot_disentanglement",
@@ -266,7 +271,7 @@ def plot_kl_per_dim(mu: np.ndarray, logvar: np.ndarray, path: str | os.PathLike,
     kl, info = kl_raw[order], information_per_dimension(mu, logvar)[order]
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(8, 4))
-    below = (kl < threshold) | (info < threshold)
+    below = collapsed_dimensions(kl, threshold, info_dims=info)
     x = np.arange(kl.size)
     ax.bar(x, np.maximum(kl, 1e-6), color=np.where(below, "tab:red", "tab:blue"), width=0.85)
     ax.scatter(x, np.maximum(info, 1e-6), marker="x", color="black", zorder=3, s=30,

@@ -42,6 +42,7 @@ from sklearn.preprocessing import StandardScaler
 __all__ = [
     "COLLAPSE_FRACTION_WARN",
     "COLLAPSE_KL_NATS",
+    "collapsed_dimensions",
     "collapsed_fraction",
     "evaluate_views",
     "information_per_dimension",
@@ -129,14 +130,20 @@ def information_per_dimension(mu: np.ndarray, logvar: np.ndarray) -> np.ndarray:
     return 0.5 * np.log1p(mu.var(axis=0) / np.maximum(var_noise, 1e-12))
 
 
-def collapsed_fraction(kl_dims: np.ndarray, threshold: float = COLLAPSE_KL_NATS,
-                       info_dims: np.ndarray | None = None) -> float:
-    """Fraction of dimensions with KL below ``threshold`` nats (or, when ``info_dims``
-    is given, with KL *or* information below it)."""
+def collapsed_dimensions(kl_dims: np.ndarray, threshold: float = COLLAPSE_KL_NATS,
+                         info_dims: np.ndarray | None = None) -> np.ndarray:
+    """Which dimensions are collapsed: KL below ``threshold`` nats (or, when ``info_dims``
+    is given, KL *or* information below it)."""
     collapsed = np.asarray(kl_dims) < threshold
     if info_dims is not None:
         collapsed |= np.asarray(info_dims) < threshold
-    return float(np.mean(collapsed))
+    return collapsed
+
+
+def collapsed_fraction(kl_dims: np.ndarray, threshold: float = COLLAPSE_KL_NATS,
+                       info_dims: np.ndarray | None = None) -> float:
+    """Fraction of :func:`collapsed_dimensions`."""
+    return float(np.mean(collapsed_dimensions(kl_dims, threshold, info_dims)))
 
 
 def routing_balance(load: np.ndarray) -> dict[str, float]:
