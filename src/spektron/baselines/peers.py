@@ -244,16 +244,13 @@ class _SkadaAdapter(TransferStrategy):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # skada warns about the masked target labels it was given
             self.pipeline_.fit(X, y, sample_domain=domain)
-        if not np.all(np.isfinite(self.predict_raw_(Xt[:1]))):
+        if not np.all(np.isfinite(self._predict(Xt[:1]))):
             raise ValueError(f"method {self.name!r}: the skada adapter produced non-finite features on these spectra")
 
-    def predict_raw_(self, X):
+    def _predict(self, X):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return np.asarray(self.pipeline_.predict(X, sample_domain=-2 * np.ones(X.shape[0], int))).ravel()
-
-    def _predict(self, X):
-        return self.predict_raw_(X)
 
 
 def _register_variants(base: type, prefix: str, attr: str, variants, requires_pairs: bool, describe) -> None:

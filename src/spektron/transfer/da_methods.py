@@ -45,7 +45,6 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import os
 from collections import OrderedDict
 
 import numpy as np
@@ -53,6 +52,7 @@ import numpy as np
 from spektron.baselines.strategies import TransferStrategy
 from spektron.evaluation.registry import register_method
 from spektron.transfer.estimator import SpektronTransfer
+from spektron.transfer.methods import resolve_checkpoint
 
 __all__ = ["AlignedSpektronTransfer", "CoralStrategy", "MMDStrategy", "DANNStrategy", "LoRAStrategy",
            "ALIGNMENTS"]
@@ -135,31 +135,21 @@ class AlignedSpektronTransfer(SpektronTransfer):
         return sorted(set(SpektronTransfer._get_param_names()) | {"alignment", "lambda_align", "mmd_bandwidths"})
 
     def _extra_loss(self):
-        self._penalty = _AlignmentPenalty(self.alignment, self.lambda_align, self.mmd_bandwidths)
         return self._penalty
 
     def fit(self, master_X, master_y, **kwargs) -> "AlignedSpektronTransfer":
-        if self.alignment not in ALIGNMENTS:
-            raise ValueError(f"alignment must be one of {', '.join(ALIGNMENTS)}, got {self.alignment!r}")
         if not (np.isfinite(self.lambda_align) and self.lambda_align >= 0):
             raise ValueError(f"lambda_align must be a non-negative number, got {self.lambda_align!r}")
-        self._penalty = None
+        self._penalty = _AlignmentPenalty(self.alignment, self.lambda_align, self.mmd_bandwidths)  # checks alignment
         try:
             super().fit(master_X, master_y, **kwargs)
         finally:
-            penalty, self._penalty = self._penalty, None
-            del self._penalty
-        self.align_history_ = penalty.history if penalty is not None else []
+            penalty = self.__dict__.pop("_penalty")  # fit-time only: not part of the fitted estimator
+        self.align_history_ = penalty.history
         return self
 
 
 # ------------------------------------------------------------------ strategies
-def _checkpoint(value):
-    from spektron.transfer.methods import CHECKPOINT_ENV
-
-    return value if value is not None else (os.environ.get(CHECKPOINT_ENV) or None)
-
-
 def _pairs(context):
     return (context.transfer_master_X, context.transfer_target_X, context.transfer_y) if context.k else None
 
@@ -192,7 +182,7 @@ class _WholeLatentStrategy(TransferStrategy):
         raise NotImplementedError  # pragma: no cover - abstract
 
     def _common(self, context) -> dict:
-        checkpoint = _checkpoint(self.checkpoint)
+        checkpoint = resolve_checkpoint(self.checkpoint)
         params = dict(checkpoint=checkpoint, steps=self.steps, lr=self.lr, batch_size=self.batch_size,
                       lambda_pair=self.lambda_pair, lambda_y=self.lambda_y, head=self.head,
                       seed=int(context.seed) % (2**31), num_threads=self.num_threads)
@@ -214,28 +204,32 @@ class _WholeLatentStrategy(TransferStrategy):
         return self.estimator_.predict(X)
 
 
+class _PenaltyStrategy(_WholeLatentStrategy):
+    """One latent, no adversary, the ``alignment`` penalty weighted by ``lambda_da``."""
+
+    alignment = "coral"
+
+    def _estimator(self, context):
+        return AlignedSpektronTransfer(alignment=self.alignment, lambda_align=self.lambda_da, lambda_adv=0.0,
+                                       **self._common(context))
+
+
 @register_method("coral", requires_pairs=False,
                  description="deep CORAL (covariance + mean) between master and target codes, same backbone")
-class CoralStrategy(_WholeLatentStrategy):
+class CoralStrategy(_PenaltyStrategy):
     """Spektron's adaptation with one latent and a deep-CORAL penalty instead of the adversary."""
 
     name = "coral"
-
-    def _estimator(self, context):
-        return AlignedSpektronTransfer(alignment="coral", lambda_align=self.lambda_da, lambda_adv=0.0,
-                                       **self._common(context))
+    alignment = "coral"
 
 
 @register_method("mmd", requires_pairs=False,
                  description="multi-kernel MMD between master and target codes, same backbone")
-class MMDStrategy(_WholeLatentStrategy):
+class MMDStrategy(_PenaltyStrategy):
     """Spektron's adaptation with one latent and a multi-kernel MMD² penalty instead of the adversary."""
 
     name = "mmd"
-
-    def _estimator(self, context):
-        return AlignedSpektronTransfer(alignment="mmd", lambda_align=self.lambda_da, lambda_adv=0.0,
-                                       **self._common(context))
+    alignment = "mmd"
 
 
 @register_method("dann", requires_pairs=False,
@@ -290,7 +284,7 @@ class LoRAStrategy(TransferStrategy):
         self.num_threads = num_threads
 
     def _base(self, context) -> SpektronTransfer:
-        params = dict(checkpoint=_checkpoint(self.checkpoint), steps=self.steps, lr=self.lr,
+        params = dict(checkpoint=resolve_checkpoint(self.checkpoint), steps=self.steps, lr=self.lr,
                       batch_size=self.batch_size, head=self.head, seed=int(context.seed) % (2**31),
                       num_threads=self.num_threads)
         key = (repr(sorted((k, repr(v)) for k, v in params.items())),

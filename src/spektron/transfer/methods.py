@@ -30,12 +30,18 @@ import numpy as np
 from spektron.baselines.strategies import TransferStrategy
 from spektron.evaluation.registry import register_method
 
-__all__ = ["SpektronStrategy", "SpektronNoTTT", "SpektronNoGRL", "SpektronNoSplit", "CHECKPOINT_ENV"]
+__all__ = ["SpektronStrategy", "SpektronNoTTT", "SpektronNoGRL", "SpektronNoSplit", "CHECKPOINT_ENV",
+           "resolve_checkpoint"]
 
 CHECKPOINT_ENV = "SPEKTRON_CHECKPOINT"
 _CACHE: OrderedDict = OrderedDict()
 _CACHE_SIZE = 4
 _TTT_KEYS = ("ttt_steps", "ttt_lr", "ttt_mask_ratio", "ttt_n_spectra")
+
+
+def resolve_checkpoint(value: str | None) -> str | None:
+    """A strategy's ``checkpoint``, else ``$SPEKTRON_CHECKPOINT``, else None (a fresh model)."""
+    return value if value is not None else (os.environ.get(CHECKPOINT_ENV) or None)
 
 
 def _data_key(context) -> str:
@@ -81,8 +87,7 @@ class SpektronStrategy(TransferStrategy):
         self.num_threads = num_threads
 
     def _estimator_params(self, context) -> dict:
-        checkpoint = self.checkpoint if self.checkpoint is not None else (os.environ.get(CHECKPOINT_ENV) or None)
-        return dict(checkpoint=checkpoint, steps=self.steps, lr=self.lr, batch_size=self.batch_size,
+        return dict(checkpoint=resolve_checkpoint(self.checkpoint), steps=self.steps, lr=self.lr, batch_size=self.batch_size,
                     lambda_pair=self.lambda_pair, lambda_y=self.lambda_y, ttt_steps=self.ttt_steps,
                     ttt_lr=self.ttt_lr, ttt_mask_ratio=self.ttt_mask_ratio, ttt_n_spectra=self.ttt_n_spectra,
                     head=self.head, seed=int(context.seed) % (2**31), num_threads=self.num_threads, **self._variant)
