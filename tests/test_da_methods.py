@@ -5,29 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from spektron.data.instruments import SimulatedInstrument
 from spektron.evaluation.context import TransferContext
 from spektron.evaluation.registry import get_method, method_spec
 from spektron.transfer.da_methods import AlignedSpektronTransfer
 
-AXIS = np.arange(1100.0, 1500.0, 4.0)  # nm, 100 channels
-TINY = {"d_model": 16, "n_layers": 1, "state_size": 4, "z_chem_dim": 8, "z_inst_dim": 4,
-        "classifier_hidden": 8, "moe_every": 0}
-
-
-def _pair(n: int = 20, seed: int = 0):
-    rng = np.random.default_rng(seed)
-    y = rng.uniform(0.0, 1.0, n)
-    band = lambda c, w: np.exp(-0.5 * ((AXIS - c) / w) ** 2)  # noqa: E731
-    X = y[:, None] * band(1250, 30) + (1 - y[:, None]) * band(1400, 40) + 0.2
-    X = X + 0.005 * rng.standard_normal(X.shape)
-    target = SimulatedInstrument("t", shift_cm1=15.0, broadening_cm1=20.0, baseline_coeffs=(0.05, 0.03, 0.0),
-                                 gain=1.05, snr_db=50.0)
-    return X, target.apply(X, AXIS, "nm", rng=1), y
+from instrument_pair import AXIS, TINY, synthetic_pair
 
 
 def _context(k: int, unlabelled: bool = True, seed: int = 3):
-    X, T, y = _pair(28)
+    X, T, y = synthetic_pair(28)
     return TransferContext(master_X=X[:24], master_y=y[:24], axis=AXIS, unit="nm",
                            transfer_master_X=X[:k], transfer_target_X=T[:k], transfer_y=y[:k],
                            target_unlabelled_X=T[:24] if unlabelled else None, seed=seed), T[24:]
@@ -51,7 +37,7 @@ def test_whole_latent_methods_fit_and_predict(name, k):
 
 
 def test_alignment_penalty_changes_the_adapted_model_and_is_removed_after_fit():
-    X, T, y = _pair(30)
+    X, T, y = synthetic_pair(30)
     kw = dict(model_config=TINY, steps=4, batch_size=8, seed=0, split_latent=False)
     fit = lambda est: est.fit(X[:24], y[:24], axis=AXIS, unit="nm", target_unlabelled=T[:24])  # noqa: E731
     plain = fit(AlignedSpektronTransfer(alignment="coral", lambda_align=0.0, **kw))
@@ -67,7 +53,7 @@ def test_alignment_penalty_changes_the_adapted_model_and_is_removed_after_fit():
 def test_lambda_align_zero_reproduces_the_plain_estimator():
     from spektron.transfer import SpektronTransfer
 
-    X, T, y = _pair(30)
+    X, T, y = synthetic_pair(30)
     kw = dict(model_config=TINY, steps=3, batch_size=8, seed=0)
     a = AlignedSpektronTransfer(alignment="mmd", lambda_align=0.0, **kw).fit(
         X[:24], y[:24], axis=AXIS, unit="nm", target_unlabelled=T[:24])

@@ -8,31 +8,15 @@ import pickle
 import numpy as np
 import pytest
 
-from spektron.data.instruments import SimulatedInstrument
 from spektron.evaluation.context import TransferContext
 from spektron.evaluation.registry import get_method
 from spektron.transfer import SpektronTransfer
 
-AXIS = np.arange(1100.0, 1500.0, 4.0)  # nm, 100 channels
-TINY = {"d_model": 16, "n_layers": 1, "state_size": 4, "z_chem_dim": 8, "z_inst_dim": 4,
-        "classifier_hidden": 8, "moe_every": 0}
-
-
-def _pair(n: int = 30, seed: int = 0):
-    """Master spectra whose two bands trade intensity with y, and the same samples
-    on a 'target' that shifts, broadens and adds a baseline."""
-    rng = np.random.default_rng(seed)
-    y = rng.uniform(0.0, 1.0, n)
-    band = lambda c, w: np.exp(-0.5 * ((AXIS - c) / w) ** 2)  # noqa: E731
-    X = y[:, None] * band(1250, 30) + (1 - y[:, None]) * band(1400, 40) + 0.2
-    X = X + 0.005 * rng.standard_normal(X.shape)
-    target = SimulatedInstrument("t", shift_cm1=15.0, broadening_cm1=20.0, baseline_coeffs=(0.05, 0.03, 0.0),
-                                 gain=1.05, snr_db=50.0)
-    return X, target.apply(X, AXIS, "nm", rng=1), y
+from instrument_pair import AXIS, TINY, synthetic_pair
 
 
 def _fit(**kw):
-    X, T, y = _pair()
+    X, T, y = synthetic_pair()
     params = dict(model_config=TINY, steps=4, batch_size=8, seed=0)
     params.update(kw)
     est = SpektronTransfer(**params).fit(X[:24], y[:24], axis=AXIS, unit="nm",
@@ -95,7 +79,7 @@ def test_wrong_length_is_a_clear_error_and_resampling_on_request():
     ("nan", "non-finite"), ("y_len", "master_y has"), ("pairs", "pairs disagree"), ("axis", "axis has"),
 ])
 def test_bad_fit_inputs(bad, match):
-    X, T, y = _pair()
+    X, T, y = synthetic_pair()
     kw = dict(axis=AXIS, unit="nm")
     est = SpektronTransfer(model_config=TINY, steps=1)
     if bad == "nan":
@@ -127,7 +111,7 @@ def test_same_seed_same_predictions():
 @pytest.mark.parametrize("name", ["spektron", "spektron-nottt", "spektron-nogrl", "spektron-nosplit"])
 @pytest.mark.parametrize("k", [0, 2])
 def test_registered_strategies_fit_a_context(name, k):
-    X, T, y = _pair(20)
+    X, T, y = synthetic_pair(20)
     ctx = TransferContext(master_X=X[:16], master_y=y[:16], axis=AXIS, unit="nm",
                           transfer_master_X=X[:k], transfer_target_X=T[:k], transfer_y=y[:k],
                           target_unlabelled_X=T[:16], seed=3)
@@ -150,7 +134,7 @@ def test_extra_loss_sees_each_batch_and_enters_the_objective():
     from spektron.models import SpektronModel
     from spektron.transfer.adaptation import AdaptationConfig, adapt_to_pair, default_model_config
 
-    X, T, y = _pair()
+    X, T, y = synthetic_pair()
     calls = []
 
     def extra(mu, labels):
