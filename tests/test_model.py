@@ -297,15 +297,21 @@ def test_adversary_sees_the_posterior_mean_not_the_sample():
         _small(classifier_input="posterior")
 
 
+def _paired_views(x):
+    """Four spectra seen twice, through different instruments, with every other patch masked."""
+    batch = {"x": torch.cat([x, x]), "axis": AXIS, "instrument": torch.tensor([0, 1, 2, 3, 1, 2, 3, 0]),
+             "molecule": torch.tensor([5, 6, 7, 8, 5, 6, 7, 8])}
+    mask = torch.zeros(8, 44, dtype=torch.bool)
+    mask[:, 1::2] = True
+    return batch, mask
+
+
 def test_pairing_terms_enter_the_loss_and_reward_invariant_chemistry():
     torch.manual_seed(0)
     cfg = _small(lambda_pair=0.7, lambda_align=0.3, lambda_adv=0.0, lambda_inst=0.0, lambda_moe=0.0)
     model = SpektronModel(cfg).train()
     x = _spectra(4)
-    batch = {"x": torch.cat([x, x]), "axis": AXIS, "instrument": torch.tensor([0, 1, 2, 3, 1, 2, 3, 0]),
-             "molecule": torch.tensor([5, 6, 7, 8, 5, 6, 7, 8])}
-    mask = torch.zeros(8, 44, dtype=torch.bool)
-    mask[:, 1::2] = True
+    batch, mask = _paired_views(x)
     out = model(batch, beta=0.0, mask=mask)
     torch.testing.assert_close(out["loss"], out["recon"] + 0.7 * out["pair"] + 0.3 * out["align"])
     # identical views: the means coincide, so alignment is 0 and retrieval in the batch is perfect
@@ -326,10 +332,7 @@ def test_barlow_invariance_term_enters_the_loss():
     assert cfg.uses_pairs and not _small().uses_pairs
     model = SpektronModel(cfg).train()
     x = _spectra(4)
-    batch = {"x": torch.cat([x, x]), "axis": AXIS, "instrument": torch.tensor([0, 1, 2, 3, 1, 2, 3, 0]),
-             "molecule": torch.tensor([5, 6, 7, 8, 5, 6, 7, 8])}
-    mask = torch.zeros(8, 44, dtype=torch.bool)
-    mask[:, 1::2] = True
+    batch, mask = _paired_views(x)
     out = model(batch, beta=0.0, mask=mask)
     torch.testing.assert_close(out["loss"], out["recon"] + 0.4 * out["invariance"])
     assert out["invariance"].item() == pytest.approx(0.0, abs=1e-3)  # identical views
