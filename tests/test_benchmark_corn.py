@@ -73,3 +73,23 @@ def test_bad_requests_fail_before_running(corn_dir):
         args = dict(pairs="m5:mp5", properties=["moisture"], progress=False) | kwargs
         with pytest.raises(ValueError, match=match):
             run_benchmark(data, **args)
+
+
+def test_test_labels_change_nothing_but_their_scores(corn_dir):
+    """Every method, Spektron included, is fitted without the test rows' labels: changing
+    them changes the scores and nothing else (same predictions, bit for bit)."""
+    data = load_corn(corn_dir)
+    methods = ["none", "target", "meancorr", "sbc", "spektron", "spektron-nottt"]
+    kw = dict(pairs="m5:mp5", properties=["oil"], ks=[0, 3], split="random", selection="random", repeats=1,
+              progress=False, on_note=lambda m: None, predictions=True)
+    before = run_benchmark(data, methods, **kw)
+    test_rows = before[0]["test_rows"]
+    props = data["m5"].properties.copy()
+    col = list(data.property_names).index("oil")
+    props[test_rows, col] = props[test_rows, col][::-1] + 1.0  # scramble and shift the hidden labels
+    changed = type(data)({n: d.replace(properties=props) for n, d in data.instruments.items()}, data.property_names)
+    after = run_benchmark(changed, methods, **kw)
+    for a, b in zip(before, after):
+        assert (a["method"], a["k"], a["test_rows"]) == (b["method"], b["k"], b["test_rows"])
+        assert a["y_pred"] == b["y_pred"], a["method"]
+        assert a["rmsep"] != b["rmsep"]

@@ -63,7 +63,7 @@ def test_lambda_align_zero_reproduces_the_plain_estimator():
 
 def test_defaults_match_the_spektron_strategy():
     shared = ("steps", "lr", "batch_size", "lambda_pair", "lambda_y", "head", "checkpoint")
-    ref = get_method("spektron").get_params()
+    ref = get_method("spektron-deep").get_params()
     for name in ("coral", "mmd", "dann", "lora"):
         params = get_method(name).get_params()
         assert {k: params[k] for k in shared if k in params} == {k: ref[k] for k in shared if k in params}

@@ -79,7 +79,9 @@ def test_skada_peers_need_unlabelled_target_spectra(rng, method):
 
 def test_skada_coral_on_corn_moisture(corn_dir):
     """CORAL re-colouring of the raw spectra with unlabelled target spectra only (k = 0).
-    Measured m5 → mp5 moisture, KS 64/16: 0.185 (none 1.446, meancorr 0.242, bound 0.100)."""
+    Measured m5 → mp5 moisture, KS 64/16, the 16 test spectra as the unlabelled set:
+    0.260 (none 1.446, bound 0.100). With the leaky set of earlier runs (the target
+    spectra of the 64 calibration samples) it was 0.185."""
     pytest.importorskip("skada")
     from spektron.data.corn import load_corn
     from spektron.evaluation import run_benchmark
@@ -87,7 +89,7 @@ def test_skada_coral_on_corn_moisture(corn_dir):
     recs = run_benchmark(load_corn(corn_dir), ["none", "skada-coral"], "m5:mp5", ["moisture"], [0], repeats=1,
                          progress=False, on_note=lambda m: None)
     rmsep = {r["method"]: r["rmsep"] for r in recs}
-    assert rmsep["skada-coral"] < 0.22 and rmsep["skada-coral"] < 0.2 * rmsep["none"]
+    assert rmsep["skada-coral"] < 0.3 and rmsep["skada-coral"] < 0.2 * rmsep["none"]
 
 
 def test_pycaltransfer_ds_refuses_a_single_pair(shifted):

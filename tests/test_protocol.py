@@ -84,3 +84,35 @@ def test_metrics_on_known_numbers():
     assert m["r2"] == pytest.approx(1 - 1.0 / 5.0)
     with pytest.raises(ValueError, match="values"):
         regression_metrics(y, p[:3])
+
+
+@pytest.mark.parametrize("split", ["ks", "random"])
+def test_unlabelled_set_never_holds_a_calibration_sample_unless_asked(rng, split):
+    X = rng.normal(size=(80, 12))
+    y = rng.normal(size=80)
+    for repeat in range(3):
+        test_mode = make_split(X, y, split=split, selection="random", repeat=repeat)  # default: transductive
+        assert test_mode.unlabelled_kind == "test"
+        np.testing.assert_array_equal(test_mode.unlabelled, test_mode.test)
+        assert not set(test_mode.unlabelled) & set(test_mode.cal)
+        pool = make_split(X, y, split=split, selection="random", repeat=repeat, unlabelled="pool", pool_fraction=0.25)
+        assert pool.unlabelled.size == 16 and pool.cal.size == 48
+        assert not set(pool.unlabelled) & set(pool.cal) and not set(pool.unlabelled) & set(pool.test)
+        np.testing.assert_array_equal(pool.test, test_mode.test)  # the pool comes out of the calibration side
+        assert set(pool.transfer_order) == set(pool.cal)
+        leaky = make_split(X, y, split=split, selection="random", repeat=repeat, unlabelled="calibration")
+        np.testing.assert_array_equal(leaky.unlabelled, leaky.cal)
+    ctx = make_split(X, y).context(X, X + 1.0, y, 3, axis=np.arange(12.0), unit="nm", names=("a", "b", "y"))
+    np.testing.assert_array_equal(ctx.target_unlabelled_X, X[make_split(X, y).test] + 1.0)
+    with pytest.raises(ValueError, match="unknown unlabelled set 'train'"):
+        make_split(X, y, unlabelled="train")
+    with pytest.raises(ValueError, match="leaves 1 unlabelled"):
+        make_split(X[:10], y[:10], unlabelled="pool", pool_fraction=0.1)
+
+
+def test_a_calibration_sample_in_the_unlabelled_set_is_refused():
+    from spektron.evaluation.protocol import ProtocolSplit
+
+    with pytest.raises(ValueError, match="shares samples with the master calibration set"):
+        ProtocolSplit(cal=np.arange(5), test=np.arange(5, 8), transfer_order=np.arange(5), seed=0,
+                      unlabelled=np.array([4, 5]), unlabelled_kind="pool")

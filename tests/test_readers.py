@@ -387,3 +387,33 @@ def test_paired_dataset_validates_alignment(rng):
         PairedDataset(instruments={"a": a, "b": b})
     with pytest.raises(ValueError, match="at least one instrument"):
         PairedDataset(instruments={})
+
+
+def test_paired_subset_of_instruments_resamples_onto_their_own_overlap(tmp_path, rng):
+    """A folder like sugarcane: two overlapping instruments and one that overlaps neither."""
+    folder = write_paired(tmp_path / "mixed", rng, axes={"a": np.arange(1100.0, 1120.0, 1.0),
+                                                          "b": np.arange(1104.0, 1130.0, 2.0),
+                                                          "vis": np.arange(500.0, 700.0, 10.0)})
+    with pytest.raises(ValueError, match="ranges do not overlap"):
+        load_paired_directory(folder, resample=True)
+    data = load_paired_directory(folder, resample=True, instruments=["a", "b"])
+    assert data.instrument_names == ["a", "b"] and sorted(data.standards) == ["a", "b"]
+    np.testing.assert_array_equal(data.axis, np.arange(1104.0, 1120.0, 1.0))
+    with pytest.raises(ValueError, match="unknown instrument 'c' in .*available: a, b, vis"):
+        load_paired_directory(folder, instruments=["a", "c"])
+
+
+def test_cli_benchmark_reads_only_the_pairs_instruments(tmp_path, rng):
+    from typer.testing import CliRunner
+
+    from spektron.cli.main import app
+
+    folder = write_paired(tmp_path / "mixed", rng, axes={"a": np.arange(1100.0, 1120.0, 1.0),
+                                                          "b": np.arange(1104.0, 1130.0, 2.0),
+                                                          "vis": np.arange(500.0, 700.0, 10.0)})
+    res = CliRunner().invoke(app, ["benchmark", str(folder), "--pairs", "a:b", "--methods", "none,target",
+                                   "--properties", "oil", "--k", "0", "--repeats", "1", "--resample",
+                                   "--cal-fraction", "0.75", "--no-plots", "--no-progress", "--out",
+                                   str(tmp_path / "out")])
+    assert res.exit_code == 0, res.output
+    assert "a → b, oil" in (tmp_path / "out" / "summary.md").read_text()

@@ -110,7 +110,7 @@ def test_verdict_and_tables_in_page(report):
     statuses = {c.name: c.status for c in report.checks}
     # last eval: probe 0.4 vs chance 0.33 (within 0.10), retrieval 0.9 → disentangled
     assert statuses["disentanglement verdict"] == "pass"
-    assert statuses["test-time training, A→B conc_1 k=0"] == "pass"
+    assert statuses["deep test-time training (spektron-deep), A→B conc_1 k=0"] == "pass"
     # spektron k=0: R² 1 − 0.2² = 0.96 vs the bound's 1 − 0.1² = 0.99 → a 3-point drop
     assert statuses["5-point rule, spektron A→B conc_1"] == "pass"
     assert "drop 3.0 points" in text

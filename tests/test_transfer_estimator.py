@@ -108,7 +108,7 @@ def test_same_seed_same_predictions():
     np.testing.assert_allclose(a.predict(T[24:]), b.predict(T[24:]), rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("name", ["spektron", "spektron-nottt", "spektron-nogrl", "spektron-nosplit"])
+@pytest.mark.parametrize("name", ["spektron-deep", "spektron-deep-nottt", "spektron-deep-nogrl", "spektron-deep-nosplit"])
 @pytest.mark.parametrize("k", [0, 2])
 def test_registered_strategies_fit_a_context(name, k):
     X, T, y = synthetic_pair(20)
@@ -119,10 +119,10 @@ def test_registered_strategies_fit_a_context(name, k):
     pred = strategy.predict(T[16:])
     assert pred.shape == (4,) and np.all(np.isfinite(pred))
     est = strategy.estimator_
-    assert (est.ttt_result_ is not None) == (name != "nottt" and name != "spektron-nottt")
-    if name == "spektron-nosplit":
+    assert (est.ttt_result_ is not None) == (name != "spektron-deep-nottt")
+    if name == "spektron-deep-nosplit":
         assert est.model_.config.split_latent is False and est.transform(T[:2]).shape[1] == 192
-    if name == "spektron-nogrl":
+    if name == "spektron-deep-nogrl":
         assert est.model_.config.lambda_adv == 0.0
 
 

@@ -115,3 +115,16 @@ def test_ttt_check_fails_on_increase_and_warns_on_a_negligible_drop():
     assert small.status == "warn" and "-0.004%" in small.detail and "barely changed" in small.detail
     assert ttt_check("ttt", 1.0, 1.0 - 2 * TTT_MIN_DROP).status == "pass"
     assert "3 steps" in ttt_check("ttt", 1.0, 0.9, "3 steps").detail
+
+
+def test_ttt_effect_is_the_rmsep_change_against_the_ablation():
+    from spektron.report.verdict import ttt_effect_checks
+
+    records = [_rec("spektron", 0, 0.9, 0.20), _rec("spektron-nottt", 0, 0.5, 0.40),
+               _rec("spektron", 5, 0.9, 0.21), _rec("spektron-nottt", 5, 0.9, 0.19)]
+    checks = {c.name: c for c in ttt_effect_checks(records)}
+    better = checks["test-time training effect, m5→mp5 moisture k=0"]
+    assert better.status == "pass" and "(-50.0%)" in better.detail
+    worse = checks["test-time training effect, m5→mp5 moisture k=5"]
+    assert worse.status == "fail" and "+10.5%" in worse.detail
+    assert ttt_effect_checks([]) == [] and ttt_effect_checks([_rec("spektron", 0, 0.9, 0.2)]) == []

@@ -234,7 +234,9 @@ class _SkadaAdapter(TransferStrategy):
             raise ValueError(f"method {self.name!r} needs at least 2 unlabelled target spectra "
                              "(context.target_unlabelled_X)")
         A = int(self.n_components or context.fit_master(self._calibration()).n_components_)
-        A = min(A, context.master_X.shape[0] - 1)
+        # subspace alignment fits a PCA on each domain: no more components than target spectra
+        # (the transductive unlabelled set is the ~16 test spectra)
+        A = min(A, context.master_X.shape[0] - 1, Xt.shape[0] if self.adapter == "sa" else A)
         Xs, ys = context.master_X, context.master_y
         X = np.vstack([Xs, Xt])
         y = np.concatenate([ys, np.full(Xt.shape[0], np.nan)])  # target labels unknown (masked by skada)

@@ -11,7 +11,7 @@ from pathlib import Path
 import typer
 
 CORN_UNITS = {"moisture": "% w/w", "oil": "% w/w", "protein": "% w/w", "starch": "% w/w"}
-CLASSICAL = "none,target,meancorr,ds,pds,sst,sbc,augment"
+DEFAULT_METHODS = "none,target,meancorr,ds,pds,sst,sbc,augment,spektron"
 
 
 def _fail(message: str) -> None:
@@ -42,7 +42,7 @@ def benchmark(
                                             "('sample' column + one column per axis value) and properties.csv."),
     data_dir: Path = typer.Option(None, "--data-dir", help="Where the corn folder lives (for DATASET 'corn'); default: "
                                                            "$SPEKTRON_DATA_DIR or the user cache."),
-    methods: str = typer.Option(CLASSICAL, "--methods", help="Comma-separated method names (see --list-methods)."),
+    methods: str = typer.Option(DEFAULT_METHODS, "--methods", help="Comma-separated method names (see --list-methods)."),
     pairs: str = typer.Option(None, "--pairs", help="Comma-separated MASTER:TARGET pairs, e.g. m5:mp5,m5:mp6. "
                                                     "Default: first instrument as master to every other."),
     properties: str = typer.Option(None, "--properties", help="Comma-separated properties (default: all)."),
@@ -53,6 +53,12 @@ def benchmark(
     split: str = typer.Option("ks", "--split", help="Calibration/test split: ks (Kennard–Stone on the master) or random."),
     cal_fraction: float = typer.Option(0.8, "--cal-fraction", help="Fraction of samples in the calibration set (64/16 of 80)."),
     seed: int = typer.Option(0, "--seed", help="Seed for random splits and selections."),
+    unlabelled: str = typer.Option("test", "--unlabelled", help="Unlabelled target spectra the methods may use: test "
+                                   "(the test spectra, labels hidden; transductive), pool (a disjoint pool of "
+                                   "--pool-fraction of the non-test samples) or calibration (the target spectra of the "
+                                   "calibration samples: leaky, only to reproduce old figures)."),
+    pool_fraction: float = typer.Option(0.2, "--pool-fraction", help="Share of the non-test samples set aside as "
+                                        "the unlabelled pool (with --unlabelled pool)."),
     resample: bool = typer.Option(False, "--resample", help="Resample instruments on different axis grids onto their "
                                                             "common range (otherwise such data is refused)."),
     out: Path = typer.Option(..., "--out", help="Output folder: results.json, results.csv, summary.md, PNG plots."),
@@ -103,7 +109,12 @@ def benchmark(
         else:
             from spektron.data.paired import load_paired_directory
 
-            data = load_paired_directory(dataset, resample=resample)
+            wanted = None
+            if pairs is not None and resample:  # resample onto the pairs' common range, not the whole folder's
+                from spektron.evaluation.benchmark import parse_pairs
+
+                wanted = list(dict.fromkeys(i for pair in parse_pairs(pairs) for i in pair))
+            data = load_paired_directory(dataset, resample=resample, instruments=wanted)
             units = None
         if pairs is None:
             names = data.instrument_names
@@ -119,7 +130,7 @@ def benchmark(
             data, method_list, pairs, _split_list(properties), ks,
             selection=selection, repeats=repeats, split=split, seed=seed, cal_fraction=cal_fraction,
             method_params=method_params, progress=progress, on_note=notes.append, n_jobs=jobs,
-            on_error="raise" if fail_fast else "record",
+            on_error="raise" if fail_fast else "record", unlabelled=unlabelled, pool_fraction=pool_fraction,
         )
         wall = time.perf_counter() - t0
     except (ValueError, KeyError, FileNotFoundError) as exc:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterable
 
 import numpy as np
 
@@ -130,6 +131,7 @@ def load_paired_directory(
     resample: bool = False,
     unit: str | None = None,
     name: str | None = None,
+    instruments: Iterable[str] | None = None,
 ) -> PairedDataset:
     """Load a folder in the corn layout as a :class:`PairedDataset`.
 
@@ -139,6 +141,11 @@ def load_paired_directory(
     ``resample=True`` interpolates everything (standards too) onto the finest grid of
     their common range (:func:`~spektron.data.spectra.common_axis`); otherwise a
     ``ValueError`` says so. ``unit`` overrides the nm/cm⁻¹ guess for every file.
+
+    ``instruments`` loads only the named instruments (and their standards): the
+    common range for ``resample`` is then the overlap of *those* instruments, so a
+    folder whose instruments do not all overlap (e.g. a VIS-NIR and a 2 µm unit
+    beside three 900–1700 nm units) can still be used pair by pair.
     """
     folder = Path(path)
     if not folder.exists():
@@ -150,6 +157,17 @@ def load_paired_directory(
         p for p in csvs if p.name != PROPERTIES_FILE and not p.stem.endswith(STANDARDS_SUFFIX)
     ]
     std_files = [p for p in csvs if p.stem.endswith(STANDARDS_SUFFIX)]
+    if instruments is not None:
+        wanted = list(dict.fromkeys(instruments))
+        found = {p.stem for p in inst_files}
+        missing = [w for w in wanted if w not in found]
+        if missing:
+            raise ValueError(
+                f"unknown instrument{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))} in {folder}; "
+                f"available: {', '.join(sorted(found)) or 'none'}"
+            )
+        inst_files = [p for p in inst_files if p.stem in wanted]
+        std_files = [p for p in std_files if p.stem[: -len(STANDARDS_SUFFIX)] in wanted]
     if not inst_files:
         raise ValueError(
             f"{folder} holds no instrument CSV files (expected one <instrument>.csv per instrument)"

@@ -22,7 +22,7 @@ import numpy as np
 
 from spektron.evaluation.context import ModelCache
 from spektron.evaluation.metrics import regression_metrics
-from spektron.evaluation.protocol import check_protocol, make_split
+from spektron.evaluation.protocol import check_protocol, describe_unlabelled, make_split
 from spektron.evaluation.registry import check_methods, method_spec
 
 __all__ = [
@@ -54,7 +54,8 @@ def parse_pairs(text: str | Sequence) -> list[tuple[str, str]]:
     return pairs
 
 
-def _validate(dataset, methods, pairs, properties, ks, split, selection, cal_fraction, repeats):
+def _validate(dataset, methods, pairs, properties, ks, split, selection, cal_fraction, repeats, unlabelled,
+              pool_fraction):
     methods = check_methods(methods)
     for master, target in pairs:
         dataset.pair(master, target)
@@ -74,10 +75,12 @@ def _validate(dataset, methods, pairs, properties, ks, split, selection, cal_fra
         raise ValueError("no k values given")
     if ks[0] < 0:
         raise ValueError(f"k must be ≥ 0, got {ks[0]}")
-    n_rep = check_protocol(repeats, split, selection)
+    n_rep = check_protocol(repeats, split, selection, unlabelled, pool_fraction)
     for prop in properties:
         n_valid = int(np.isfinite(dataset.instruments[pairs[0][0]].property(prop)).sum())
         n_cal = int(round(cal_fraction * n_valid))
+        if unlabelled == "pool":
+            n_cal -= int(round(pool_fraction * n_cal))
         if ks[-1] > n_cal:
             raise ValueError(
                 f"k = {ks[-1]} transfer samples requested but the calibration set for {prop!r} has only {n_cal}"
@@ -105,6 +108,9 @@ def run_benchmark(
     blas_threads: int | None = 1,
     n_jobs: int = 1,
     on_error: str = "raise",
+    unlabelled: str = "test",
+    pool_fraction: float = 0.2,
+    predictions: bool = False,
 ) -> list[dict]:
     """Evaluate every method on every (repeat, pair, property, k) cell.
 
@@ -126,6 +132,15 @@ def run_benchmark(
     NaN metrics and an ``error`` field ("ExceptionType: message"), and a note names the
     method, cell and error — one method breaking on one data set must not cost the
     rest of a long run. ``"raise"`` (default) re-raises the first failure.
+
+    ``unlabelled`` chooses the unlabelled target spectra every method may use
+    (:mod:`~spektron.evaluation.protocol`): ``"test"`` (default, transductive: the test
+    spectra with labels hidden), ``"pool"`` (a disjoint pool of ``pool_fraction`` of the
+    non-test samples) or ``"calibration"`` (the leaky setting of earlier runs). Every
+    record carries it as ``unlabelled``.
+
+    ``predictions=True`` adds each cell's test predictions (``y_pred``) and test row
+    indices (``test_rows``) to its record (kept out of ``results.csv``).
     """
     note = on_note or (lambda msg: warnings.warn(msg, stacklevel=3))
     if isinstance(n_jobs, bool) or int(n_jobs) != n_jobs or n_jobs < 1:
@@ -134,7 +149,11 @@ def run_benchmark(
         raise ValueError(f"on_error must be 'raise' or 'record', got {on_error!r}")
     pairs = parse_pairs(pairs)
     properties = list(dataset.property_names) if properties is None else list(properties)
-    methods, properties, ks, n_rep = _validate(dataset, methods, pairs, properties, ks, split, selection, cal_fraction, repeats)
+    methods, properties, ks, n_rep = _validate(dataset, methods, pairs, properties, ks, split, selection, cal_fraction,
+                                               repeats, unlabelled, pool_fraction)
+    if unlabelled == "calibration":
+        note("unlabelled=calibration: the unlabelled target spectra are the target measurements of the master "
+             "calibration samples, which hands transductive methods implicit transfer pairs (leaky)")
     if n_rep > 1 and split == "ks" and selection == "ks":
         note(
             f"split=ks and selection=ks are deterministic: the {n_rep} repeats share one split and transfer set "
@@ -150,7 +169,8 @@ def run_benchmark(
     params = method_params or {}
     groups = [(r, pair, prop) for r in range(n_rep) for pair in pairs for prop in properties]
     cells = {g: [(k, m) for k in ks for m in methods if not (k == 0 and m in skipped)] for g in groups}
-    protocol = dict(split=split, selection=selection, cal_fraction=cal_fraction, seed=seed, on_error=on_error)
+    protocol = dict(split=split, selection=selection, cal_fraction=cal_fraction, seed=seed, on_error=on_error,
+                    unlabelled=unlabelled, pool_fraction=pool_fraction, predictions=bool(predictions))
     bar = _progress(progress, sum(len(c) for c in cells.values()))
     records: list[dict] = []
     try:
@@ -170,10 +190,16 @@ def run_benchmark(
     finally:
         if bar is not None:
             bar.close()
+    failures: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for rec in records:
         if "error" in rec:
-            note(f"{rec['method']} failed on {rec['master']}→{rec['target']} {rec['property']} k={rec['k']} "
-                 f"(repeat {rec['repeat']}): {rec['error']}")
+            failures[(rec["method"], rec["error"])].append(rec)
+    for (method, error), recs in failures.items():  # one note per method and error, not per cell
+        cells = list(dict.fromkeys(f"{r['master']}→{r['target']} {r['property']} k={r['k']}" for r in recs))
+        shown = "; ".join(cells[:3]) + (f"; … {len(cells) - 3} more" if len(cells) > 3 else "")
+        reps = sorted({r["repeat"] for r in recs})
+        note(f"{method} failed on {shown} ({len(recs)} cell{'s' if len(recs) > 1 else ''}, "
+             f"repeat{'s' if len(reps) > 1 else ''} {', '.join(map(str, reps[:5]))}{'…' if len(reps) > 5 else ''}): {error}")
     return records
 
 
@@ -186,7 +212,8 @@ def _run_group(dataset, group, cells, factories, params, protocol, blas_threads,
     y = mdata.property(prop)
     with threadpool_limits(limits=blas_threads):
         psplit = make_split(mdata.X, y, split=protocol["split"], selection=protocol["selection"],
-                            cal_fraction=protocol["cal_fraction"], seed=protocol["seed"], repeat=r)
+                            cal_fraction=protocol["cal_fraction"], seed=protocol["seed"], repeat=r,
+                            unlabelled=protocol["unlabelled"], pool_fraction=protocol["pool_fraction"])
         cache = ModelCache()
         records = []
         for k, m in cells:
@@ -199,13 +226,17 @@ def _run_group(dataset, group, cells, factories, params, protocol, blas_threads,
                    "selection": protocol["selection"], "repeat": r}
             try:
                 strategy = factories[m](**params.get(m, {})).fit(ctx)
-                rec.update(regression_metrics(y[psplit.test], strategy.predict(tdata.X[psplit.test])))
+                pred = strategy.predict(tdata.X[psplit.test])
+                rec.update(regression_metrics(y[psplit.test], pred))
+                if protocol["predictions"]:
+                    rec.update(y_pred=[float(v) for v in pred], test_rows=[int(i) for i in psplit.test])
             except Exception as exc:  # noqa: BLE001 - recorded and reported, or re-raised
                 if protocol["on_error"] == "raise":
                     raise
                 rec.update({key: float("nan") for key in ("rmsep", "r2", "bias", "sep")},
                            n_test=int(psplit.test.size), error=f"{type(exc).__name__}: {exc}")
-            rec.update(split=protocol["split"], seconds=round(time.perf_counter() - t0, 4))
+            rec.update(split=protocol["split"], unlabelled=protocol["unlabelled"],
+                       seconds=round(time.perf_counter() - t0, 4))
             records.append(rec)
     return records
 
@@ -303,8 +334,11 @@ def summary_markdown(records: list[dict], notes: Sequence[str] = (), command: st
     if records:
         sel = sorted({r["selection"] for r in records})
         spl = sorted({r.get("split", "?") for r in records})
+        unl = sorted({r.get("unlabelled", "calibration") for r in records})
         lines += [f"Split: {', '.join(spl)}; transfer selection: {', '.join(sel)}. Cells: RMSEP / R² on the test set. "
-                  "`target (bound)` is a PLS calibrated on the target's own calibration set — the error no transfer can beat.", ""]
+                  "`target (bound)` is a PLS calibrated on the target's own calibration set — the error no transfer can beat.", "",
+                  "Unlabelled target spectra (k = 0 methods, test-time training): "
+                  + "; ".join(describe_unlabelled(u) for u in unl) + ".", ""]
     for note in notes:
         lines.append(f"> Note: {note}")
     if notes:
@@ -313,6 +347,10 @@ def summary_markdown(records: list[dict], notes: Sequence[str] = (), command: st
         lines += [f"## {title}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         lines += ["| " + " | ".join(row) + " |" for row in rows]
         lines.append("")
+    if any(r["method"] == "spektron" for r in records):
+        from spektron.evaluation.standing import standing_markdown  # standing reads this module's summaries
+
+        lines.append(standing_markdown(records))
     return "\n".join(lines)
 
 
@@ -329,9 +367,11 @@ def write_results(
     out.mkdir(parents=True, exist_ok=True)
     paths: dict[str, list[Path]] = {}
     (out / "results.json").write_text(json.dumps(records, indent=1))
-    keys = list(RECORD_KEYS) + list(dict.fromkeys(k for rec in records for k in rec if k not in RECORD_KEYS))
+    per_row = ("y_pred", "test_rows")  # lists: in results.json only
+    keys = list(RECORD_KEYS) + list(dict.fromkeys(k for rec in records for k in rec
+                                                  if k not in RECORD_KEYS and k not in per_row))
     with open(out / "results.csv", "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=keys)
+        writer = csv.DictWriter(fh, fieldnames=keys, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(records)
     (out / "summary.md").write_text(summary_markdown(records, notes, command))

@@ -14,6 +14,19 @@ for a deterministic one. With ``selection="random"`` repeats also draw different
 transfer samples from the same KS split; with ``split="random"`` they draw different
 splits (and, with random selection, different transfer samples too). Seeds derive
 from ``(seed, repeat)`` only, so a repeat is reproducible on its own.
+
+Unlabelled target spectra (what k = 0 methods and test-time training learn from).
+They must never be the target measurements of the master calibration samples: a
+simple assignment re-pairs most of them with their master spectra (69–78 % on
+corn), which hands a transductive method implicit transfer pairs. Three settings:
+
+* ``"test"`` (default): the standard transductive setting — the test spectra
+  themselves, labels hidden.
+* ``"pool"``: a disjoint pool — ``pool_fraction`` of the non-test samples is set
+  aside; their target spectra are the unlabelled set and neither their master
+  spectra nor their labels are used (the calibration set shrinks accordingly).
+* ``"calibration"``: the target spectra of the calibration samples (the old,
+  leaky setting); only when asked for, to reproduce earlier figures.
 """
 
 from __future__ import annotations
@@ -25,18 +38,34 @@ import numpy as np
 from spektron.evaluation.context import ModelCache, TransferContext
 from spektron.evaluation.splits import calibration_test_split, select_transfer
 
-__all__ = ["ProtocolSplit", "make_split", "check_protocol", "repeat_seeds", "valid_rows"]
+__all__ = ["ProtocolSplit", "make_split", "check_protocol", "repeat_seeds", "valid_rows", "UNLABELLED",
+           "describe_unlabelled"]
 
 SPLITS = ("ks", "random")
 SELECTIONS = ("ks", "random")
+UNLABELLED = ("test", "pool", "calibration")
 
 
-def check_protocol(repeats: int, split: str, selection: str) -> int:
-    """Validate the protocol's split, selection and number of repeats; returns the repeats."""
+def describe_unlabelled(unlabelled: str, pool_fraction: float = 0.2) -> str:
+    """One sentence for reports: which spectra the unlabelled target set holds."""
+    return {
+        "test": "the test samples' target spectra, labels hidden (transductive)",
+        "pool": f"a disjoint pool ({pool_fraction:.0%} of the non-test samples; their master spectra and labels unused)",
+        "calibration": "the target spectra of the master calibration samples (LEAKY: implicit transfer pairs)",
+    }[unlabelled]
+
+
+def check_protocol(repeats: int, split: str, selection: str, unlabelled: str = "test",
+                   pool_fraction: float = 0.2) -> int:
+    """Validate the protocol's split, selection, unlabelled set and number of repeats; returns the repeats."""
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}: expected one of {', '.join(SPLITS)}")
     if selection not in SELECTIONS:
         raise ValueError(f"unknown selection {selection!r}: expected one of {', '.join(SELECTIONS)}")
+    if unlabelled not in UNLABELLED:
+        raise ValueError(f"unknown unlabelled set {unlabelled!r}: expected one of {', '.join(UNLABELLED)}")
+    if not 0.0 < float(pool_fraction) < 1.0:
+        raise ValueError(f"pool_fraction must lie strictly between 0 and 1, got {pool_fraction}")
     if int(repeats) < 1:
         raise ValueError(f"repeats must be ≥ 1, got {repeats}")
     return int(repeats)
@@ -59,12 +88,23 @@ class ProtocolSplit:
 
     ``transfer_order`` lists calibration rows in the order they become transfer
     samples; the first k of them are the k transfer samples (nested in k).
+    ``unlabelled`` holds the rows whose *target* spectra form the unlabelled set
+    (see the module docstring); ``unlabelled_kind`` says which setting chose them.
     """
 
     cal: np.ndarray
     test: np.ndarray
     transfer_order: np.ndarray
     seed: int
+    unlabelled: np.ndarray | None = None
+    unlabelled_kind: str = "test"
+
+    def __post_init__(self) -> None:
+        if self.unlabelled is None:
+            object.__setattr__(self, "unlabelled", self.test)
+        if self.unlabelled_kind != "calibration" and np.intersect1d(self.unlabelled, self.cal).size:
+            raise ValueError("the unlabelled target set shares samples with the master calibration set; "
+                             "that is the leaky setting and must be asked for (unlabelled='calibration')")
 
     @property
     def n_cal(self) -> int:
@@ -97,7 +137,7 @@ class ProtocolSplit:
             transfer_master_X=master_X[tr],
             transfer_target_X=target_X[tr],
             transfer_y=y[tr],
-            target_unlabelled_X=target_X[self.cal],
+            target_unlabelled_X=target_X[self.unlabelled],
             target_cal_X=target_X[self.cal],
             target_cal_y=y[self.cal],
             seed=self.seed,
@@ -117,15 +157,36 @@ def make_split(
     cal_fraction: float = 0.8,
     seed: int = 0,
     repeat: int = 0,
+    unlabelled: str = "test",
+    pool_fraction: float = 0.2,
 ) -> ProtocolSplit:
-    """Split the rows with a reference value into calibration and test, and order the
+    """Split the rows with a reference value into calibration and test, choose the
+    unlabelled target set (``unlabelled``, see the module docstring), and order the
     calibration rows for transfer selection (Kennard–Stone on the master spectra, or
-    a seeded permutation)."""
+    a seeded permutation).
+
+    Reference values are read only to find the rows that have one: the split never
+    depends on the values themselves (changing a test label changes only its score).
+    """
+    check_protocol(1, split, selection, unlabelled, pool_fraction)
     rows = valid_rows(y)
     if rows.size < 3:
         raise ValueError(f"only {rows.size} samples have this property; need at least 3")
     split_seed, sel_seed = repeat_seeds(seed, repeat)
     cal, test = calibration_test_split(master_X[rows], cal_fraction, split, seed=split_seed)
     cal, test = rows[cal], rows[test]
+    if unlabelled == "test":
+        pool = test
+    elif unlabelled == "calibration":
+        pool = cal
+    else:
+        n_pool = int(round(pool_fraction * cal.size))
+        if n_pool < 2 or cal.size - n_pool < 3:
+            raise ValueError(f"a pool of {pool_fraction:g} of {cal.size} calibration samples leaves {n_pool} "
+                             f"unlabelled and {cal.size - n_pool} for calibration; need at least 2 and 3")
+        # the pool is drawn at random (seeded) so that it samples the same population
+        drawn = np.random.default_rng([split_seed, 0x706F6F6C]).permutation(cal.size)
+        pool, cal = np.sort(cal[drawn[:n_pool]]), np.sort(cal[drawn[n_pool:]])
     order = cal[select_transfer(master_X[cal], cal.size, selection, seed=sel_seed)]
-    return ProtocolSplit(cal=cal, test=test, transfer_order=order, seed=sel_seed)
+    return ProtocolSplit(cal=cal, test=test, transfer_order=order, seed=sel_seed, unlabelled=pool,
+                         unlabelled_kind=unlabelled)

@@ -28,6 +28,7 @@ __all__ = [
     "Check",
     "TTT_MIN_DROP",
     "ttt_check",
+    "ttt_effect_checks",
     "DisentanglementVerdict",
     "HEADLINE_R2",
     "RETRIEVAL_GOAL",
@@ -301,4 +302,26 @@ def bound_ratio_checks(records: Sequence[dict[str, Any]] | None, method: str = "
             out.append(Check(f"{method} k={k} vs target bound, {master}→{target} {prop}",
                              "pass" if got <= ratio else "fail",
                              f"RMSEP {row['rmsep']:.4g} = {got:.2f}× the bound {bound:.4g} (goal ≤ {ratio:g}×)"))
+    return out
+
+
+def ttt_effect_checks(records: Sequence[dict[str, Any]] | None, method: str = "spektron",
+                      ablation: str = "spektron-nottt") -> list[Check]:
+    """What test-time training does, measured as the RMSEP change it causes: ``method``
+    (nuisance re-estimated from the unlabelled target spectra) against ``ablation``
+    (the same without them), per pair, property and k. Worse by more than 5 % fails."""
+    if not records:
+        return []
+    stats = _means(records)
+    out = []
+    for (master, target, prop, m, k), row in stats.items():
+        if m != method:
+            continue
+        base = stats.get((master, target, prop, ablation, k))
+        if base is None or not (math.isfinite(base["rmsep"]) and math.isfinite(row["rmsep"])) or base["rmsep"] <= 0:
+            continue
+        change = row["rmsep"] / base["rmsep"] - 1.0
+        status = "fail" if change > 0.05 else "pass"
+        out.append(Check(f"test-time training effect, {master}→{target} {prop} k={k}", status,
+                         f"RMSEP {base['rmsep']:.4g} without → {row['rmsep']:.4g} with ({100 * change:+.1f}%)"))
     return out

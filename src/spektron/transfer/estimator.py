@@ -30,6 +30,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from spektron.data.spectra import check_axis, check_spectra, interpolate_spectra, normalise_unit
+from spektron.transfer.inputs import check_master, check_pairs
 
 __all__ = ["SpektronTransfer"]
 
@@ -203,31 +204,11 @@ class SpektronTransfer(BaseEstimator):
         from spektron.transfer.adaptation import adapt_to_pair, observed_differences
 
         torch = _torch()
-        master_X = check_spectra(master_X, "master calibration spectra")
+        master_X, master_y = check_master(master_X, master_y)
         self.axis_ = check_axis(axis, master_X.shape[1], name="master axis")
         self.unit_ = normalise_unit(unit)
-        master_y = np.asarray(master_y, dtype=float).ravel()
-        if master_y.size != master_X.shape[0]:
-            raise ValueError(f"master_y has {master_y.size} values for {master_X.shape[0]} master spectra")
-        if not np.all(np.isfinite(master_y)):
-            raise ValueError("master_y contains NaN or inf")
-        if master_X.shape[0] < 4:
-            raise ValueError(f"need at least 4 master calibration spectra, got {master_X.shape[0]}")
-        pm = pt = py = None
-        if pairs is not None:
-            if not isinstance(pairs, (tuple, list)) or len(pairs) != 3:
-                raise ValueError("pairs must be a tuple (master_std, target_std, y_std)")
-            py = np.asarray(pairs[2], dtype=float).ravel()
-            if py.size:
-                pm = self._check_input(pairs[0], None, "master transfer spectra")
-                pt = self._check_input(pairs[1], target_axis, "target transfer spectra")
-                if not (pm.shape[0] == pt.shape[0] == py.size):
-                    raise ValueError(f"pairs disagree: {pm.shape[0]} master spectra, {pt.shape[0]} target spectra, "
-                                     f"{py.size} values")
-                if not np.all(np.isfinite(py)):
-                    raise ValueError("pair reference values contain NaN or inf")
-            else:
-                py = None
+        pm, pt, py = check_pairs(pairs, lambda X, name: self._check_input(X, None, name),
+                                 lambda X, name: self._check_input(X, target_axis, name))
         tu = None
         if target_unlabelled is not None and len(target_unlabelled):
             tu = self._check_input(target_unlabelled, target_axis, "unlabelled target spectra")

@@ -1,11 +1,28 @@
-"""Spektron in the benchmark: ``spektron``, ``spektron-nottt``, ``spektron-nogrl``, ``spektron-nosplit``.
+"""Spektron in the benchmark.
 
-Each is a :class:`~spektron.baselines.strategies.TransferStrategy` that fits a
-:class:`~spektron.transfer.SpektronTransfer` on a
+The method (SPEC §6, revised) — :class:`NuisanceStrategy` around
+:class:`~spektron.transfer.nuisance_transfer.NuisanceTransfer`:
+
+==================  ==========================================================================
+``spektron``        instrument nuisance model (pairs + unlabelled target spectra; optional
+                    simulated-instrument prior) and a PLS calibration invariant to it, on the
+                    spectra; test-time training = re-estimating the nuisance from the
+                    unlabelled spectra
+``spektron-nottt``  the same without test-time training (pairs and prior only): the ablation
+                    whose difference to ``spektron`` is what test-time training does
+``spektron-codes``  the same on the deep encoder's codes ``[z_chem; z_inst]`` instead of the
+                    spectra (the encoder as a feature map)
+==================  ==========================================================================
+
+The earlier deep pipeline, kept runnable so the gain is measured in one run:
+``spektron-deep`` (adaptation of the encoder to the pair, masked-reconstruction
+test-time training, regression from ``z_chem``) and its ablations
+``spektron-deep-nottt``, ``spektron-deep-nogrl``, ``spektron-deep-nosplit``.
+
+Each is a :class:`~spektron.baselines.strategies.TransferStrategy` fitted on a
 :class:`~spektron.evaluation.TransferContext`: the master calibration set, the k
 transfer pairs (none at k = 0) and the unlabelled target spectra
-(``context.target_unlabelled_X``; the first ``ttt_n_spectra`` of them are the K
-spectra of test-time training). ``context.target_cal_y`` is never read.
+(``context.target_unlabelled_X``). ``context.target_cal_y`` is never read.
 
 Starting point. ``checkpoint`` (or the environment variable ``SPEKTRON_CHECKPOINT``)
 names a pretrained model; without one — the default — a small model is trained from
@@ -21,6 +38,7 @@ adapted (pre-TTT) estimator of one context is cached and reused by the other
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import os
 from collections import OrderedDict
@@ -30,8 +48,8 @@ import numpy as np
 from spektron.baselines.strategies import TransferStrategy
 from spektron.evaluation.registry import register_method
 
-__all__ = ["SpektronStrategy", "SpektronNoTTT", "SpektronNoGRL", "SpektronNoSplit", "CHECKPOINT_ENV",
-           "resolve_checkpoint"]
+__all__ = ["NuisanceStrategy", "SpektronStrategy", "SpektronNoTTT", "SpektronNoGRL", "SpektronNoSplit",
+           "CHECKPOINT_ENV", "resolve_checkpoint"]
 
 CHECKPOINT_ENV = "SPEKTRON_CHECKPOINT"
 _CACHE: OrderedDict = OrderedDict()
@@ -55,8 +73,134 @@ def _data_key(context) -> str:
     return h.hexdigest()
 
 
+class NuisanceStrategy(TransferStrategy):
+    """Spektron: the target instrument as a nuisance model, a calibration invariant to it.
+
+    Parameters are those of :class:`~spektron.transfer.nuisance_transfer.NuisanceTransfer`
+    (defaults identical), plus
+
+    ttt : bool, default True
+        Test-time training: the unlabelled target spectra re-estimate the nuisance model
+        (:meth:`~spektron.transfer.nuisance_transfer.NuisanceTransfer.adapt`). False =
+        the ablation that sees only the master set, the pairs and the prior.
+    features : ``"spectra"``, ``"codes"`` or ``"auto"``
+        What the calibration reads: the spectra, or the deep encoder's codes
+        ``[z_chem; z_inst]`` (an encoder from ``checkpoint``, or a fresh one adapted to
+        the pair for ``steps`` steps, as in ``spektron-deep``; no simulated prior then),
+        or the better of the two inside the protocol (``"auto"``: leave-one-pair-out with
+        k ≥ ``min_pairs_loo``, else master CV; ``features_`` and ``feature_choice_`` say
+        what was chosen and why). ``"spectra"`` is the default: fitting an encoder costs
+        seconds per fit, and on the development sets the codes won only a few cells
+        (docs/benchmarks.md).
+    checkpoint, steps, encoder_config, num_threads :
+        The encoder for ``features="codes"`` (ignored for the spectra): a checkpoint, or a
+        fresh model (``encoder_config`` overrides its size) adapted for ``steps`` steps.
+
+    On the spectra the method is deterministic: its cross-validation partitions are
+    fixed (seed 0, like the classical strategies' :class:`~spektron.baselines.PLSCalibration`),
+    so with no usable unlabelled covariance and no pairs it *is* ``meancorr``.
+    """
+
+    name = "spektron"
+    requires_pairs = False
+
+    def __init__(self, ttt: bool = True, features: str = "spectra", unlabelled_weights: tuple = (0.0, 0.1, 1.0),
+                 prior_weight: float = 0.0, max_components: int = 20, min_pairs_loo: int = 3,
+                 unlabelled_rule: str = "gate", checkpoint: str | None = None,
+                 steps: int = 150, encoder_config: dict | None = None, num_threads: int | None = 2):
+        self.ttt = ttt
+        self.features = features
+        self.unlabelled_weights = unlabelled_weights
+        self.prior_weight = prior_weight
+        self.max_components = max_components
+        self.min_pairs_loo = min_pairs_loo
+        self.unlabelled_rule = unlabelled_rule
+        self.checkpoint = checkpoint
+        self.steps = steps
+        self.encoder_config = encoder_config
+        self.num_threads = num_threads
+
+    def _fit(self, context) -> None:
+        if self.features not in FEATURES:
+            raise ValueError(f"features must be one of {', '.join(map(repr, FEATURES))}, got {self.features!r}")
+        if self.features != "auto":
+            self.encoder_, self.estimator_ = self._fit_on(self.features, context)
+            self.features_ = self.features
+            return
+        candidates = {f: self._fit_on(f, context) for f in ("spectra", "codes")}
+        self.features_, self.feature_choice_ = _choose_features(
+            {f: est for f, (_, est) in candidates.items()}, context.k, int(self.min_pairs_loo))
+        self.encoder_, self.estimator_ = candidates[self.features_]
+
+    def _fit_on(self, features: str, context):
+        """(encoder or None, fitted NuisanceTransfer) on the spectra or on the encoder's codes."""
+        from spektron.transfer.nuisance_transfer import NuisanceTransfer
+
+        est = NuisanceTransfer(unlabelled_weights=self.unlabelled_weights, prior_weight=self.prior_weight,
+                               max_components=self.max_components, min_pairs_loo=self.min_pairs_loo,
+                               unlabelled_rule=self.unlabelled_rule)
+        pairs = (context.transfer_master_X, context.transfer_target_X, context.transfer_y) if context.k else None
+        unlabelled = context.target_unlabelled_X if self.ttt else None
+        encoder = None
+        if features == "spectra":
+            est.fit(context.master_X, context.master_y, axis=context.axis, unit=context.unit, pairs=pairs)
+        else:
+            from spektron.transfer.estimator import SpektronTransfer
+
+            encoder = SpektronTransfer(checkpoint=resolve_checkpoint(self.checkpoint), steps=self.steps,
+                                       model_config=self.encoder_config, seed=int(context.seed) % (2**31),
+                                       num_threads=self.num_threads).fit(
+                context.master_X, context.master_y, axis=context.axis, unit=context.unit, pairs=pairs)
+            code = functools.partial(_codes, encoder)
+            est.set_params(prior_weight=0.0).fit(
+                code(context.master_X), context.master_y,
+                pairs=None if pairs is None else (code(pairs[0]), code(pairs[1]), pairs[2]))
+            unlabelled = None if unlabelled is None else code(unlabelled)
+        if unlabelled is not None and len(unlabelled):
+            est.adapt(unlabelled)
+        return encoder, est
+
+    def _predict(self, X):
+        return self.estimator_.predict(X if self.encoder_ is None else _codes(self.encoder_, X))
+
+
+FEATURES = ("spectra", "codes", "auto")
+
+
+def _codes(encoder, X: np.ndarray) -> np.ndarray:
+    """The encoder's codes of spectra: posterior means ``[z_chem; z_inst]``."""
+    return np.hstack([encoder.transform(X), encoder.transform_instrument(X)])
+
+
+def _choose_features(estimators: dict, k: int, min_pairs_loo: int) -> tuple[str, dict]:
+    """Spectra or codes, inside the protocol: with enough pairs, the leave-one-pair-out
+    errors of each side's chosen model (codes must beat the spectra by one standard
+    error of the paired differences); otherwise the master cross-validation error."""
+    spectra, codes = estimators["spectra"], estimators["codes"]
+    es = spectra.loo_errors_.get(spectra.unlabelled_weight_)
+    ec = codes.loo_errors_.get(codes.unlabelled_weight_)
+    if k >= min_pairs_loo and es is not None and ec is not None:
+        diff = ec - es
+        mean, se = float(diff.mean()), float(diff.std(ddof=1) / np.sqrt(diff.size))
+        return ("codes" if mean + se < 0 else "spectra"), {"rule": "leave-one-pair-out", "codes_minus_spectra": mean,
+                                                           "se": se}
+    cs, cc = spectra.model_.cv_mse, codes.model_.cv_mse
+    return ("codes" if cc < cs else "spectra"), {"rule": "master CV", "cv_mse_spectra": cs, "cv_mse_codes": cc}
+
+
+register_method("spektron", NuisanceStrategy, requires_pairs=False,
+                description="Spektron: instrument nuisance model (pairs, unlabelled spectra) + PLS invariant to it, with TTT")
+register_method("spektron-nottt", functools.partial(NuisanceStrategy, ttt=False), requires_pairs=False,
+                description="Spektron without test-time training (no unlabelled target spectra)")
+register_method("spektron-codes", functools.partial(NuisanceStrategy, features="codes"), requires_pairs=False,
+                description="Spektron's nuisance model + invariant PLS on the deep encoder's codes")
+register_method("spektron-auto", functools.partial(NuisanceStrategy, features="auto"), requires_pairs=False,
+                description="Spektron on spectra or encoder codes, chosen inside the protocol")
+
+
 class SpektronStrategy(TransferStrategy):
-    """Spektron: adaptation to the pair, test-time training, regression from ``z_chem``.
+    """The deep pipeline (``spektron-deep``): adaptation to the pair, test-time
+    training, regression from ``z_chem``.
 
     Parameters are those of :class:`~spektron.transfer.SpektronTransfer` (defaults
     identical), plus ``ttt`` (run test-time training), ``checkpoint`` (None = the
@@ -64,7 +208,7 @@ class SpektronStrategy(TransferStrategy):
     ``num_threads`` (torch threads, default 2).
     """
 
-    name = "spektron"
+    name = "spektron-deep"
     requires_pairs = False
     _variant: dict = {}
 
@@ -117,14 +261,14 @@ class SpektronStrategy(TransferStrategy):
         return self.estimator_.predict(X)
 
 
-register_method("spektron", SpektronStrategy, requires_pairs=False,
-                description="Spektron: adaptation + test-time training + regression from z_chem")
+register_method("spektron-deep", SpektronStrategy, requires_pairs=False,
+                description="deep Spektron (first build): encoder adaptation + masked TTT + regression from z_chem")
 
 
 class SpektronNoTTT(SpektronStrategy):
-    """Spektron without test-time training (ablation)."""
+    """Deep Spektron without test-time training (ablation)."""
 
-    name = "spektron-nottt"
+    name = "spektron-deep-nottt"
 
     def __init__(self, checkpoint: str | None = None, steps: int = 150, lr: float = 2e-3, batch_size: int = 32,
                  lambda_pair: float = 1.0, lambda_y: float = 1.0, ttt: bool = False, ttt_steps: int = 3,
@@ -137,19 +281,20 @@ class SpektronNoTTT(SpektronStrategy):
 class SpektronNoGRL(SpektronStrategy):
     """Spektron with the reversed instrument classifier switched off (adversarial weight 0)."""
 
-    name = "spektron-nogrl"
+    name = "spektron-deep-nogrl"
     _variant = {"lambda_adv": 0.0}
 
 
 class SpektronNoSplit(SpektronStrategy):
     """Spektron with one latent (z_chem + z_inst widths) and reversal on all of it (DANN-like)."""
 
-    name = "spektron-nosplit"
+    name = "spektron-deep-nosplit"
     _variant = {"split_latent": False}
 
 
-register_method("spektron-nottt", SpektronNoTTT, requires_pairs=False, description="Spektron without test-time training")
-register_method("spektron-nogrl", SpektronNoGRL, requires_pairs=False,
-                description="Spektron without the gradient-reversal adversary (weight 0)")
-register_method("spektron-nosplit", SpektronNoSplit, requires_pairs=False,
-                description="Spektron with one latent and reversal on all of it (DANN-like)")
+register_method("spektron-deep-nottt", SpektronNoTTT, requires_pairs=False,
+                description="deep Spektron without test-time training")
+register_method("spektron-deep-nogrl", SpektronNoGRL, requires_pairs=False,
+                description="deep Spektron without the gradient-reversal adversary (weight 0)")
+register_method("spektron-deep-nosplit", SpektronNoSplit, requires_pairs=False,
+                description="deep Spektron with one latent and reversal on all of it (DANN-like)")
