@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from spektron.models.dlinoss import oscillator_coefficients, ring_init, step_matrix
-from spektron.models.scan import matrix_powers, parallel_scan, sequential_scan
+from spektron.models.scan import convolution_scan, matrix_powers, parallel_scan, sequential_scan
 
 
 def _random_system(n_states: int, L: int, seed: int, kind: str) -> tuple[torch.Tensor, torch.Tensor]:
@@ -77,3 +77,63 @@ def test_matrix_powers():
 def test_bad_shapes_raise(M_shape, F_shape):
     with pytest.raises(ValueError):
         parallel_scan(torch.zeros(M_shape), torch.zeros(F_shape))
+
+
+def _rank_one_system(n_states: int, L: int, seed: int, kind: str, dtype=torch.float32):
+    """M, gains and per-state inputs u (F = u ⊗ gains, as in a D-LinOSS layer), scaled
+    so that the exact states are O(1)."""
+    g = torch.Generator().manual_seed(seed)
+    if kind == "ring":
+        init = ring_init(n_states, r_min=float(torch.empty(1).uniform_(0.5, 0.99, generator=g)), generator=g)
+        raw = (init["raw_A"], init["raw_G"], init["raw_dt"])
+    else:
+        raw = tuple(torch.randn(n_states, generator=g, dtype=torch.float64) for _ in range(3))
+    M, gains = step_matrix(*oscillator_coefficients(*raw))
+    u = torch.randn(3, L, n_states, generator=g, dtype=torch.float64)
+    u = u / sequential_scan(M, u.unsqueeze(-1) * gains).abs().max()
+    return M.to(dtype), gains.to(dtype), u.to(dtype)
+
+
+@pytest.mark.parametrize("L", [1, 2, 7, 64, 257, 1024])
+@pytest.mark.parametrize("kind", ["ring", "raw"])
+def test_convolution_equals_sequential(L, kind):
+    M, gains, u = _rank_one_system(16, L, seed=L, kind=kind)
+    # the reference in float64: at L = 1024 the float32 loop itself drifts by ~1e-5
+    slow = sequential_scan(M.double(), u.double().unsqueeze(-1) * gains.double())
+    fast = convolution_scan(M, gains, u)
+    assert fast.shape == slow.shape == (3, L, 16, 2) and fast.dtype == torch.float32
+    assert (fast.double() - slow).abs().max().item() < 1e-5
+    torch.testing.assert_close(convolution_scan(M, gains, u, component=1), fast[..., 1])
+
+
+@pytest.mark.parametrize("L", [7, 64, 257])
+def test_convolution_gradients_match_the_reference(L):
+    """Forward + backward through the convolution (FFT and the impulse scan) against the
+    sequential loop, in float64 so that the comparison is about the algorithm: within 1e-5
+    relative for the inputs, the step matrices and the gains."""
+    M, gains, u = _rank_one_system(8, L, seed=11, kind="ring", dtype=torch.float64)
+    weight = torch.randn(3, L, 8, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    grads = []
+    for path in ("sequential", "convolution"):
+        Mi, gi, ui = (t.clone().requires_grad_() for t in (M, gains, u))
+        x = (sequential_scan(Mi, ui.unsqueeze(-1) * gi)[..., 1] if path == "sequential"
+             else convolution_scan(Mi, gi, ui, component=1))
+        (x * weight).sum().backward()
+        grads.append((Mi.grad, gi.grad, ui.grad))
+    for ref, got in zip(*grads):
+        assert ((got - ref).abs().max() / ref.abs().max()).item() < 1e-5
+
+
+def test_dlinoss_layer_paths_agree():
+    from spektron.models.dlinoss import DLinOSSLayer
+
+    torch.manual_seed(0)
+    layer = DLinOSSLayer(d_model=8, state_size=6)
+    u = torch.randn(2, 70, 8)
+    out = {m: layer(u, method=m) for m in ("sequential", "parallel", "convolution", "auto")}
+    for m in ("parallel", "convolution", "auto"):
+        torch.testing.assert_close(out[m], out["sequential"], atol=1e-5, rtol=1e-5)
+    with pytest.raises(ValueError, match="method must be one of"):
+        layer(u, method="fft")
+    with pytest.raises(ValueError, match="gains must have shape"):
+        convolution_scan(layer.step_matrix(), torch.zeros(3, 2), torch.zeros(1, 4, 12))

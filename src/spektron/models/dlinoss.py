@@ -23,9 +23,13 @@ import torch
 import torch.nn.functional as nnf
 from torch import Tensor, nn
 
-from spektron.models.scan import parallel_scan, sequential_scan
+from spektron.models.scan import convolution_scan, parallel_scan, sequential_scan
 
-ScanMethod = Literal["parallel", "sequential"]
+ScanMethod = Literal["auto", "convolution", "parallel", "sequential"]
+
+#: With ``method="auto"``, sequences at least this long use the FFT convolution, shorter
+#: ones the parallel scan (``spektron bench model`` measures both on the machine at hand).
+CONVOLUTION_MIN_LENGTH = 64
 
 
 def oscillator_coefficients(raw_A: Tensor, raw_G: Tensor, raw_dt: Tensor) -> tuple[Tensor, Tensor, Tensor]:
@@ -149,21 +153,23 @@ class DLinOSSLayer(nn.Module):
         """The step matrices ``M`` (P, 2, 2) (for inspection and tests)."""
         return discretise(self.raw_A, self.raw_G, self.raw_dt)[0]
 
-    def forward(self, u: Tensor, method: ScanMethod = "parallel") -> Tensor:
+    def forward(self, u: Tensor, method: ScanMethod = "auto") -> Tensor:
         # u: (B, L, H)
         M, gains = discretise(self.raw_A, self.raw_G, self.raw_dt)  # (P, 2, 2), (P, 2)
         bu = self.B(u)  # (B, L, P)
         if self.bidirectional:
             p = self.state_size
             bu = torch.cat((bu[..., :p], bu[..., p:].flip(1)), dim=-1)
-        F = bu.unsqueeze(-1) * gains  # (B, L, P, 2)
-        if method == "parallel":
-            w = parallel_scan(M, F)
-        elif method == "sequential":
-            w = sequential_scan(M, F)
+        if method == "auto":
+            method = "convolution" if u.shape[1] >= CONVOLUTION_MIN_LENGTH else "parallel"
+        if method == "convolution":
+            x = convolution_scan(M, gains, bu, component=1)  # position states, (B, L, P)
+        elif method in ("parallel", "sequential"):
+            F = bu.unsqueeze(-1) * gains  # (B, L, P, 2)
+            w = parallel_scan(M, F) if method == "parallel" else sequential_scan(M, F)
+            x = w[..., 1]  # position states, (B, L, P)
         else:
-            raise ValueError(f"method must be 'parallel' or 'sequential', got {method!r}")
-        x = w[..., 1]  # position states, (B, L, P)
+            raise ValueError(f"method must be one of 'auto', 'convolution', 'parallel', 'sequential', got {method!r}")
         if self.bidirectional:
             x = torch.cat((x[..., :p], x[..., p:].flip(1)), dim=-1)
         return self.C(x) + self.D * u
@@ -188,7 +194,7 @@ class DLinOSSBlock(nn.Module):
         self.ffn = ffn
         self.ffn_norm = nn.LayerNorm(d_model) if ffn is not None else None
 
-    def forward(self, x: Tensor, method: ScanMethod = "parallel") -> tuple[Tensor, dict[str, Tensor] | None]:
+    def forward(self, x: Tensor, method: ScanMethod = "auto") -> tuple[Tensor, dict[str, Tensor] | None]:
         # x: (B, L, H)
         h = self.dropout(nnf.gelu(self.layer(self.norm(x), method=method)))
         x = x + self.dropout(nnf.glu(self.glu(h), dim=-1))

@@ -71,9 +71,11 @@ class SpektronModel(nn.Module):
 
     Attributes
     ----------
-    scan_method : ``"parallel"`` or ``"sequential"``
-        How the D-LinOSS layers scan the sequence (the sequential loop is the
-        slow reference).
+    scan_method : ``"auto"``, ``"convolution"``, ``"parallel"`` or ``"sequential"``
+        How the D-LinOSS layers run their recurrence: ``"auto"`` (default) takes the
+        FFT convolution for sequences of at least
+        :data:`~spektron.models.dlinoss.CONVOLUTION_MIN_LENGTH` patches and the
+        parallel scan for shorter ones; the sequential loop is the slow reference.
 
     Examples
     --------
@@ -94,7 +96,7 @@ class SpektronModel(nn.Module):
             raise ValueError(f"config must be a SpektronConfig, got {type(config).__name__}")
         config.validate()
         self.config = config
-        self.scan_method: ScanMethod = "parallel"
+        self.scan_method: ScanMethod = "auto"
         d = config.d_model
 
         self.embed = PatchEmbedding(config.patch_size, d, config.n_frequencies, config.min_period, config.max_period)

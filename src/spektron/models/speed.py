@@ -1,0 +1,165 @@
+"""How fast the model's building blocks run on this machine (``spektron bench model``).
+
+Three ways to run a D-LinOSS layer's recurrence side by side — the sequential loop (the
+reference), the odd/even parallel scan and the FFT convolution — forward + backward at
+several sequence lengths, then the whole default model's throughput for training
+(forward + backward) and for inference (forward, no gradients). Each measurement runs
+in a forked child process so that its peak memory is its own (Linux; elsewhere the
+memory columns are NaN and the timings run in-process).
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import statistics
+import time
+from typing import Any, Callable
+
+__all__ = ["PATHS", "run_model_benchmark"]
+
+PATHS = ("sequential", "parallel", "convolution")
+
+
+def _median_seconds(fn: Callable[[], Any], repeats: int, warmup: int = 1) -> float:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def _rss_kib(field: str) -> float:
+    """VmRSS / VmHWM of this process in KiB (NaN where /proc is missing)."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith(field + ":"):
+                    return float(line.split()[1])
+    except OSError:
+        pass
+    return float("nan")
+
+
+def _isolated(task: Callable[..., float], *args) -> tuple[float, float]:
+    """(seconds, peak extra MiB) of ``task(*args)`` in a forked child, or in-process without fork."""
+    if "fork" not in mp.get_all_start_methods():
+        return task(*args), float("nan")
+    ctx = mp.get_context("fork")
+    with ctx.Pool(1) as pool:
+        return pool.apply(_measure, (task, args))
+
+
+def _measure(task, args) -> tuple[float, float]:
+    start = _rss_kib("VmRSS")
+    seconds = task(*args)
+    return seconds, (_rss_kib("VmHWM") - start) / 1024.0
+
+
+def _scan_task(path: str, length: int, batch: int, states: int, repeats: int, threads: int, seed: int) -> float:
+    import torch
+
+    from spektron.models.dlinoss import discretise, ring_init
+    from spektron.models.scan import convolution_scan, parallel_scan, sequential_scan
+
+    torch.set_num_threads(threads)
+    init = ring_init(states, generator=torch.Generator().manual_seed(seed))
+    raw = [init[k].float().requires_grad_() for k in ("raw_A", "raw_G", "raw_dt")]
+    u = torch.randn(batch, length, states, generator=torch.Generator().manual_seed(seed), requires_grad=True)
+
+    def step() -> None:
+        M, gains = discretise(*raw)
+        if path == "convolution":
+            x = convolution_scan(M, gains, u, component=1)
+        else:
+            x = (parallel_scan if path == "parallel" else sequential_scan)(M, u.unsqueeze(-1) * gains)[..., 1]
+        x.square().mean().backward()
+
+    return _median_seconds(step, repeats)
+
+
+def _model_task(mode: str, scan_method: str, batch: int, channels: int, repeats: int, threads: int, seed: int) -> float:
+    import torch
+
+    from spektron.models import SpektronConfig, SpektronModel
+
+    torch.set_num_threads(threads)
+    torch.manual_seed(seed)
+    config = SpektronConfig()
+    model = SpektronModel(config)
+    model.scan_method = scan_method
+    x = torch.randn(batch, channels).cumsum(dim=1) * 0.01
+    axis = torch.linspace(4000.0, 10000.0, channels)
+    data = {"x": x, "axis": axis, "instrument": torch.arange(batch) % config.n_instruments}
+
+    def train_step() -> None:
+        model.train()
+        model.zero_grad(set_to_none=True)
+        model(data, beta=config.beta_start, alpha=0.5)["loss"].backward()
+
+    def infer_step() -> None:
+        model.eval()
+        with torch.no_grad():
+            model.encode(x, axis)
+
+    return _median_seconds(train_step if mode == "train" else infer_step, repeats)
+
+
+def run_model_benchmark(
+    lengths: tuple[int, ...] = (64, 256, 1024, 4096),
+    scan_batch: int = 32,
+    scan_states: int = 128,
+    batch: int = 32,
+    channels: int = 700,
+    repeats: int = 3,
+    threads: int = 2,
+    seed: int = 0,
+    paths: tuple[str, ...] = PATHS,
+    model: bool = True,
+) -> dict[str, Any]:
+    """Scan paths side by side per length, and the default model's spectra per second.
+
+    Returns ``{"scan": [{"length", "<path>_s", "<path>_mib", "speedup_<path>"} …],
+    "model": [{"scan_method", "train_spectra_per_s", "infer_spectra_per_s", "train_mib"} …],
+    …}`` (speed-ups are against the sequential loop).
+    """
+    unknown = [p for p in paths if p not in PATHS]
+    if unknown:
+        raise ValueError(f"unknown scan path(s) {', '.join(unknown)}; choose from {', '.join(PATHS)}")
+    scan_rows = []
+    for L in lengths:
+        row: dict[str, Any] = {"length": L}
+        for path in paths:
+            row[f"{path}_s"], row[f"{path}_mib"] = _isolated(_scan_task, path, L, scan_batch, scan_states, repeats,
+                                                             threads, seed)
+        if "sequential" in paths:
+            for path in paths:
+                row[f"speedup_{path}"] = row["sequential_s"] / row[f"{path}_s"]
+        scan_rows.append(row)
+    model_rows = []
+    if model:
+        for method in ("parallel", "auto"):
+            t_train, mib = _isolated(_model_task, "train", method, batch, channels, repeats, threads, seed)
+            t_infer, _ = _isolated(_model_task, "infer", method, batch, channels, repeats, threads, seed)
+            model_rows.append({"scan_method": method, "train_spectra_per_s": batch / t_train,
+                               "infer_spectra_per_s": batch / t_infer, "train_mib": mib})
+    from spektron.models import SpektronConfig, SpektronModel
+
+    config = SpektronConfig()
+    return {
+        "threads": threads,
+        "n_parameters": SpektronModel(config).n_parameters(),
+        "config": f"d_model={config.d_model}, n_layers={config.n_layers}, state_size={config.state_size}"
+                  f" x{2 if config.bidirectional else 1}, experts={config.moe_experts} (top {config.moe_top_k})"
+                  f" in blocks {list(config.moe_layers())}",
+        "scan": scan_rows,
+        "paths": list(paths),
+        "scan_shape": f"batch {scan_batch}, {scan_states} states",
+        "model": model_rows,
+        "model_batch": batch,
+        "model_channels": channels,
+        "pid": os.getpid(),
+    }
