@@ -166,3 +166,17 @@ def test_a_failing_method_is_recorded_reported_and_the_run_goes_on(paired_dir, t
         run_benchmark(data, on_note=lambda m: None, **args)
     with pytest.raises(ValueError, match="on_error must be"):
         run_benchmark(data, on_error="ignore", on_note=lambda m: None, **args)
+
+
+def test_an_existing_file_as_out_is_refused_before_the_run(paired_dir, tmp_path):
+    """benchmark, pretrain, report and transfer take an output *folder*: a file there is one
+    error line, before any work (no half-written outputs)."""
+    taken = tmp_path / "taken"
+    taken.write_text("keep me")
+    for args in (["benchmark", str(paired_dir), "--methods", "none", "--k", "0", "--no-progress"],
+                 ["pretrain", "--steps", "1"],
+                 ["report", str(tmp_path)]):
+        res = runner.invoke(app, [*args, "--out", str(taken)])
+        assert res.exit_code == 2, (args, res.output)
+        assert res.output.strip().splitlines() == [f"error: --out {taken} is an existing file, not a folder"]
+    assert taken.read_text() == "keep me"

@@ -64,8 +64,8 @@ def test_info_folder_with_missing_property(tmp_path):
 def test_info_different_grids_needs_resample(tmp_path):
     write_folder(tmp_path / "lab", {"x": np.linspace(1000.0, 1100.0, 11), "y": np.linspace(1020.0, 1200.0, 10)})
     result = runner.invoke(app, ["data", "info", str(tmp_path / "lab")])
-    assert result.exit_code == 1
-    assert "--resample" in result.output and "Traceback" not in result.output
+    assert result.exit_code == 2  # one line, "error:", status 2, as every other command
+    assert result.output.startswith("error: ") and "--resample" in result.output and "Traceback" not in result.output
     result = runner.invoke(app, ["data", "info", str(tmp_path / "lab"), "--resample"])
     assert result.exit_code == 0, result.output
     assert row(result.output, "x")[1:3] == ["3 × 9", "1020–1100"]
@@ -73,10 +73,10 @@ def test_info_different_grids_needs_resample(tmp_path):
 
 def test_info_unknown_dataset(tmp_path, monkeypatch):
     result = runner.invoke(app, ["data", "info", "wheat"])
-    assert result.exit_code == 1 and "neither a known data set" in result.output
+    assert result.exit_code == 2 and "neither a known data set" in result.output
     monkeypatch.delenv("SPEKTRON_DATA_DIR", raising=False)
     result = runner.invoke(app, ["data", "info", "corn", "--data-dir", str(tmp_path)])
-    assert result.exit_code == 1 and "spektron data fetch corn" in result.output
+    assert result.exit_code == 2 and "spektron data fetch corn" in result.output
 
 
 def test_fetch_command(tmp_path, monkeypatch):
@@ -94,4 +94,4 @@ def test_fetch_command(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     assert row(result.output, "m5")[1] == "4 × 700"
     result = runner.invoke(app, ["data", "fetch", "wheat"])
-    assert result.exit_code == 1 and "unknown data set 'wheat'" in result.output
+    assert result.exit_code == 2 and "unknown data set 'wheat'" in result.output

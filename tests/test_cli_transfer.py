@@ -50,16 +50,28 @@ def test_transfer_writes_predictions_and_diagnostics(tmp_path):
     res = CliRunner().invoke(app, [
         "transfer", "--master", str(tmp_path / "master.csv"), "--target", str(tmp_path / "target.csv"),
         "--master-properties", str(tmp_path / "props.csv"), "--property", "moisture",
-        "--pairs", f"{tmp_path / 'pm.csv'}:{tmp_path / 'pt.csv'}", "--out", str(out), *FAST])
+        "--pairs", f"{tmp_path / 'pm.csv'}:{tmp_path / 'pt.csv'}", "--out", str(out)])
     assert res.exit_code == 0, res.output
     rows = list(csv.reader(open(out / "predictions.csv")))
-    assert rows[0] == ["sample", "moisture", "nearest_master", "z_chem_cosine_distance"]
+    assert rows[0] == ["sample", "moisture", "T2", "Q", "domain"]
     assert [r[0] for r in rows[1:]] == ["s16", "s17", "s18", "s19"]
-    assert all(np.isfinite(float(r[1])) and r[2].startswith("s") for r in rows[1:])
+    assert all(np.isfinite(float(r[1])) and r[4] in ("ok", "warning", "outside") for r in rows[1:])
     diag = json.loads((out / "diagnostics.json").read_text())
     assert diag["k_pairs"] == 4 and diag["n_master"] == 16 and diag["property"] == "moisture"
-    assert {"loss_before", "loss_after"} <= set(diag["ttt"])
-    assert set(diag["disentanglement_after_ttt"]) >= {"inst_acc_chem", "inst_acc_inst", "retrieval_top1"}
+    assert diag["method"] == "spektron" and diag["selection_rule"] == "leave-one-pair-out"
+    assert "outside the calibration domain" in diag["domain"] and "outside the calibration domain" in res.output
+
+
+def test_transfer_with_the_deep_pipeline(tmp_path):
+    _files(tmp_path)
+    out = tmp_path / "out"
+    res = CliRunner().invoke(app, [
+        "transfer", "--master", str(tmp_path / "master.csv"), "--target", str(tmp_path / "target.csv"),
+        "--master-properties", str(tmp_path / "props.csv"), "--property", "moisture", "--method", "spektron-deep",
+        "--out", str(out), *FAST])
+    assert res.exit_code == 0, res.output
+    assert json.loads((out / "diagnostics.json").read_text())["method"] == "spektron-deep"
+    assert len(list(csv.reader(open(out / "predictions.csv")))) == 5
 
 
 def test_several_properties_need_a_choice(tmp_path):
@@ -77,8 +89,7 @@ def test_other_axis_is_refused_unless_resampled(tmp_path):
     _write_spectra(tmp_path / "t2.csv", np.stack([np.interp(other, AXIS, r) for r in T[16:]]), other,
                    ["a", "b", "c", "d"])
     args = ["transfer", "--master", str(tmp_path / "master.csv"), "--target", str(tmp_path / "t2.csv"),
-            "--master-properties", str(tmp_path / "props.csv"), "--property", "oil", "--out", str(tmp_path / "o"),
-            *FAST]
+            "--master-properties", str(tmp_path / "props.csv"), "--property", "oil", "--out", str(tmp_path / "o")]
     res = CliRunner().invoke(app, args)
     assert res.exit_code == 2 and "resample" in res.output
     res = CliRunner().invoke(app, args + ["--resample"])

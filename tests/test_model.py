@@ -258,7 +258,7 @@ def test_load_rejects_foreign_files(tmp_path):
     with pytest.raises(FileNotFoundError):
         load_model(tmp_path / "missing.pt")
     (tmp_path / "junk.pt").write_bytes(b"not a model")
-    with pytest.raises(ValueError, match="not a readable"):
+    with pytest.raises(ValueError, match="junk.pt is not a Spektron model file"):
         load_model(tmp_path / "junk.pt")
     torch.save({"weights": torch.zeros(2)}, tmp_path / "other.pt")
     with pytest.raises(ValueError, match="not a Spektron model"):
@@ -396,3 +396,15 @@ def test_deeper_latent_only_decoder():
     assert torch.isfinite(out["recon"])
     with pytest.raises(ValueError, match="decoder_layers"):
         _small(decoder_layers=0)
+
+
+def test_a_corrupt_model_file_is_one_line_without_unsafe_advice(tmp_path):
+    from spektron.models import load_model
+
+    bad = tmp_path / "bad.ckpt"
+    bad.write_bytes(bytes(range(256)) * 2)
+    with pytest.raises(ValueError) as info:
+        load_model(bad)
+    message = str(info.value)
+    assert message.startswith(f"{bad} is not a Spektron model file (") and "\n" not in message
+    assert "weights_only" not in message

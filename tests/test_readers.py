@@ -417,3 +417,19 @@ def test_cli_benchmark_reads_only_the_pairs_instruments(tmp_path, rng):
                                    str(tmp_path / "out")])
     assert res.exit_code == 0, res.output
     assert "a → b, oil" in (tmp_path / "out" / "summary.md").read_text()
+
+
+def test_a_text_file_named_mat_is_one_clear_error(tmp_path):
+    fake = tmp_path / "fake.mat"
+    fake.write_text("hello this is text\n1 2 3\n")
+    with pytest.raises(ValueError, match=r"fake.mat is not a readable MATLAB .mat file \(IndexError\)"):
+        read_spectra(fake)
+
+
+def test_properties_of_samples_without_spectra_are_reported(tmp_path, rng):
+    folder = write_paired(tmp_path / "extra", rng, standards=False)
+    with open(folder / "properties.csv", "a") as fh:
+        fh.write("99,12.0,3.3\n98,11.0,3.1\n")
+    with pytest.warns(UserWarning, match="2 sample\\(s\\) have reference values but no spectra"):
+        data = load_paired_directory(folder)
+    assert data.n_samples == 5

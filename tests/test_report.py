@@ -137,3 +137,14 @@ def test_not_a_run_directory(tmp_path):
         load_run(tmp_path)
     with pytest.raises(ValueError, match="not found"):
         load_run(tmp_path / "nope")
+
+
+def test_predicted_vs_reference_figure(tmp_path):
+    from spektron.report import figures
+
+    recs = [{"method": "spektron", "master": "A", "target": "B", "property": "conc", "k": k, "repeat": 0,
+             "rmsep": 0.1, "y_true": [0.1, 0.5, 0.9], "y_pred": [0.12, 0.45, 0.95]} for k in (0, 5)]
+    (path,) = figures.plot_predicted_vs_reference(recs, tmp_path, property_units={"conc": "%"})
+    assert path.name == "predicted_vs_reference_A_B_conc.png" and path.stat().st_size > 1000
+    with pytest.raises(ValueError, match="no test predictions of 'spektron'"):
+        figures.plot_predicted_vs_reference([{**recs[0], "y_pred": None} | {"method": "pds"}], tmp_path)

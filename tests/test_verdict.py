@@ -128,3 +128,22 @@ def test_ttt_effect_is_the_rmsep_change_against_the_ablation():
     worse = checks["test-time training effect, m5→mp5 moisture k=5"]
     assert worse.status == "fail" and "+10.5%" in worse.detail
     assert ttt_effect_checks([]) == [] and ttt_effect_checks([_rec("spektron", 0, 0.9, 0.2)]) == []
+
+
+def test_did_it_help_names_the_best_other_method():
+    from spektron.report.verdict import did_it_help_checks
+
+    records = [_rec("spektron", 5, 0.9, 0.20), _rec("pds", 5, 0.9, 0.25), _rec("target", 5, 0.95, 0.1),
+               _rec("spektron", 10, 0.9, 0.30), _rec("pds", 10, 0.9, 0.25)]
+    checks = {c.name: c for c in did_it_help_checks(records)}
+    assert checks["did spektron help, m5→mp5 moisture k=5"].status == "pass"
+    worse = checks["did spektron help, m5→mp5 moisture k=10"]
+    assert worse.status == "fail" and "best other pds 0.25" in worse.detail and "1.20× the best" in worse.detail
+
+
+def test_probe_at_the_limit_is_not_a_contradiction():
+    from spektron.report.verdict import disentanglement_verdict
+
+    v = disentanglement_verdict(0.35, 0.25, 0.9, tolerance=0.10)
+    probe = v.checks()[0]
+    assert probe.status == "pass" and "(limit 35.0%)" in probe.detail

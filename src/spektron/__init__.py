@@ -6,4 +6,15 @@ Data → models → training → transfer → evaluation; see ``docs/architectur
 from spektron.data.spectra import SpectralData
 
 __version__ = "0.1.0"
-__all__ = ["SpectralData", "__version__"]
+__all__ = ["SpectralData", "__version__", "load_model"]
+
+
+def load_model(path):
+    """A saved transfer model (``spektron transfer --save``): ``load_model(path).predict(X)``.
+
+    See :class:`spektron.transfer.saved.TransferModel`. (Imported on use: the package
+    root stays light.)
+    """
+    from spektron.transfer.saved import load_model as _load
+
+    return _load(path)

@@ -223,7 +223,8 @@ def run_demo(
     t0 = time.perf_counter()
     notes: list[str] = []
     records = run_benchmark(data, methods, pairs, properties, plan.ks, selection="ks", split="ks", repeats=1,
-                            seed=seed, method_params=params, progress=progress, on_note=notes.append)
+                            seed=seed, method_params=params, progress=progress, on_note=notes.append,
+                            predictions=True)
     write_results(records, out / "benchmark", notes=notes, command=f"spektron demo --dataset {dataset}"
                   + (" --quick" if quick else ""), property_units=units)
     ttt = _ttt_records(data, pairs, properties[-1], plan.ks, params.get("spektron-deep"), seed)

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import typer
 
+from spektron.cli.common import check_out_dir, fail
+
 CORN_UNITS = {"moisture": "% w/w", "oil": "% w/w", "protein": "% w/w", "starch": "% w/w"}
 DEFAULT_METHODS = "none,target,meancorr,ds,pds,sst,sbc,augment,spektron"
 
 
-def _fail(message: str) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code=2)
+_fail = fail
 
 
 def _split_list(text: str | None) -> list[str] | None:
@@ -48,8 +48,9 @@ def benchmark(
     properties: str = typer.Option(None, "--properties", help="Comma-separated properties (default: all)."),
     k: str = typer.Option("0,1,3,5,10,20,30", "--k", help="Comma-separated numbers of transfer samples."),
     selection: str = typer.Option("ks", "--selection", help="Transfer-sample selection: ks (Kennard–Stone) or random."),
-    repeats: int = typer.Option(5, "--repeats", help="Repeats. With split and selection both ks they share one "
-                                                     "split and differ only in each method's random seed."),
+    repeats: int = typer.Option(None, "--repeats", min=1, help="Repeats (default: 1 with --split ks --selection "
+                                                               "ks, which are deterministic — further repeats would "
+                                                               "differ only in each method's seed —, else 5)."),
     split: str = typer.Option("ks", "--split", help="Calibration/test split: ks (Kennard–Stone on the master) or random."),
     cal_fraction: float = typer.Option(0.8, "--cal-fraction", help="Fraction of samples in the calibration set (64/16 of 80)."),
     seed: int = typer.Option(0, "--seed", help="Seed for random splits and selections."),
@@ -95,6 +96,9 @@ def benchmark(
             console.print(f"{name:<24} {'pairs' if spec.requires_pairs else '     '}  {spec.description}")
         raise typer.Exit()
 
+    check_out_dir(out)
+    if repeats is None:
+        repeats = 1 if split == "ks" and selection == "ks" else 5
     notes: list[str] = []
     try:
         try:

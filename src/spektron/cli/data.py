@@ -7,6 +7,8 @@ from typing import NoReturn, Optional
 
 import typer
 
+from spektron.cli.common import fail
+
 app = typer.Typer(
     name="data",
     help="Inspect paired multi-instrument data sets and download public ones.",
@@ -17,8 +19,7 @@ _DATASETS = ("corn",)
 
 
 def _fail(message: str) -> NoReturn:
-    typer.secho(f"Error: {message}", err=True, fg=typer.colors.RED)
-    raise typer.Exit(code=1)
+    fail(message)
 
 
 def _load(dataset: str, data_dir: Optional[Path], resample: bool):

@@ -33,6 +33,7 @@ def _root(
 from spektron.cli import bench, check, data, sweep  # noqa: E402
 from spektron.cli.benchmark import benchmark  # noqa: E402
 from spektron.cli.demo import demo_command  # noqa: E402
+from spektron.cli.predict import predict_command  # noqa: E402
 from spektron.cli.pretrain import pretrain_command  # noqa: E402
 from spektron.cli.report import report_command  # noqa: E402
 from spektron.cli.transfer import transfer_command  # noqa: E402
@@ -42,6 +43,7 @@ app.add_typer(data.app, name="data")
 app.command("benchmark")(benchmark)
 app.command("pretrain")(pretrain_command)
 app.command("transfer")(transfer_command)
+app.command("predict")(predict_command)
 app.command("report")(report_command)
 app.add_typer(sweep.app, name="sweep")
 app.command("check")(check.check_command)

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from spektron.cli.common import check_out_dir
+
 DEFAULT_CONFIG = "small.toml"
 
 
@@ -43,6 +45,8 @@ def pretrain_command(
     import logging
 
     from spektron.training.config import ConfigError, load_run_config
+
+    check_out_dir(out)
 
     # Diagnostics lines go through logging when the progress bar is off.
     logging.basicConfig(level=logging.INFO, format="%(message)s")

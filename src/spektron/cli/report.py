@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from spektron.cli.common import check_out_dir
+
 
 def report_command(
     run_dir: Path = typer.Argument(..., help="A run directory (from `spektron demo` or `spektron pretrain --out`)."),
@@ -25,6 +27,7 @@ def report_command(
     if projection not in ("umap", "pca"):
         typer.echo(f"error: --projection must be 'umap' or 'pca', got {projection!r}", err=True)
         raise typer.Exit(code=2)
+    check_out_dir(out)
     from spektron.report.html import write_report
 
     try:

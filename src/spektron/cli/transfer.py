@@ -7,10 +7,10 @@ from pathlib import Path
 
 import typer
 
+from spektron.cli.common import check_out_dir, fail
 
-def _fail(message: str) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code=2)
+
+_fail = fail
 
 
 def _values_by_id(data, ids_file: Path | None, prop: str | None, what: str):
@@ -44,14 +44,39 @@ def _values_by_id(data, ids_file: Path | None, prop: str | None, what: str):
     return np.array([lookup[str(s)] for s in data.sample_ids], dtype=float), prop
 
 
+def write_predictions(path: Path, ids, name: str, pred, t2, q, flag) -> None:
+    """``sample,<property>,T2,Q,domain`` — one row per spectrum (atomic write)."""
+    import csv
+    import os
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", newline="") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(["sample", name, "T2", "Q", "domain"])
+            for row in zip(ids, pred, t2, q, flag):
+                writer.writerow([row[0], f"{row[1]:.6g}", f"{row[2]:.4g}", f"{row[3]:.4g}", row[4]])
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def transfer_command(
     master: Path = typer.Option(..., "--master", help="Master calibration spectra (CSV, NPZ, MAT or JCAMP)."),
-    target: Path = typer.Option(..., "--target", help="Target-instrument spectra to predict (same formats). They also "
-                                                      "serve as the unlabelled spectra of test-time training."),
+    target: Path = typer.Option(..., "--target", help="Target-instrument spectra to predict (same formats). They are "
+                                                      "also the unlabelled spectra the method may learn from "
+                                                      "(Spektron's test-time training)."),
     out: Path = typer.Option(..., "--out", "-o", help="Output folder: predictions.csv and diagnostics.json."),
-    checkpoint: Path | None = typer.Option(None, "--checkpoint", help="Pretrained model file (from `spektron "
-                                                                      "pretrain`); default: a small model trained "
-                                                                      "from scratch on the master data."),
+    method: str = typer.Option("spektron", "--method", help="A registered method (see `spektron benchmark "
+                                                           "--list-methods`), or 'auto': the best of "
+                                                           "spektron, meancorr, augment, ds, pds, sbc by "
+                                                           "leave-one-pair-out on the transfer pairs (needs ≥ 3; "
+                                                           "with fewer, spektron, and it says so)."),
+    save: Path | None = typer.Option(None, "--save", help="Also write the fitted transfer model to this file, for "
+                                                          "`spektron predict` later."),
     master_properties: Path | None = typer.Option(None, "--master-properties", help="CSV of reference values "
                                                   "('sample' column + one column per property), matched to the "
                                                   "master spectra by sample id. Not needed when --master carries them."),
@@ -61,33 +86,43 @@ def transfer_command(
                                                            "values come from --master-properties by sample id."),
     resample: bool = typer.Option(False, "--resample", help="Interpolate target spectra onto the master axis when the "
                                                             "axes differ (otherwise that is an error)."),
-    steps: int = typer.Option(150, "--steps", help="Adaptation steps."),
-    ttt_steps: int = typer.Option(3, "--ttt-steps", help="Test-time training steps (0 = none)."),
+    checkpoint: Path | None = typer.Option(None, "--checkpoint", help="Pretrained encoder (from `spektron pretrain`) "
+                                                                      "for the methods that use one (spektron-deep, "
+                                                                      "spektron-codes, coral, mmd, dann, lora)."),
+    steps: int = typer.Option(150, "--steps", help="Encoder adaptation steps (methods with an encoder)."),
+    ttt_steps: int = typer.Option(3, "--ttt-steps", help="Masked-reconstruction test-time training steps "
+                                                         "(spektron-deep)."),
     seed: int = typer.Option(0, "--seed", help="Random seed."),
-    threads: int = typer.Option(2, "--threads", help="torch CPU threads."),
+    threads: int = typer.Option(2, "--threads", help="torch CPU threads (methods with an encoder)."),
 ) -> None:
-    """Transfer a calibration to a new instrument with Spektron.
+    """Transfer a calibration to a new instrument and predict a property.
 
-    Adapts the encoder to the instrument pair, test-time trains on the target
-    spectra, and predicts a property from the chemistry latent z_chem.
+    Fits METHOD on the master calibration set, the transfer pairs (if any) and the
+    target spectra (unlabelled), predicts the target spectra and checks each against
+    the calibration domain (Hotelling T² and Q, 95 %/99 % limits).
 
-    Writes OUT/predictions.csv (sample, prediction, nearest master sample and its cosine
-    distance in z_chem) and OUT/diagnostics.json (augmentation strength, chosen head and
-    its CV error, test-time-training loss before/after, and with --pairs the
-    disentanglement of the pairs: instrument-probe accuracy and cross-instrument
-    retrieval). Example:
+    Writes OUT/predictions.csv with columns sample, <property> (the prediction), T2, Q
+    and domain (ok / warning: beyond a 95 % limit / outside: beyond a 99 % limit), and
+    OUT/diagnostics.json (method — and with 'auto' the leave-one-pair-out table —,
+    numbers of spectra and pairs, domain limits, the method's own choices). Example:
 
         spektron transfer --master m5.csv --master-properties properties.csv \\
-            --property moisture --target mp5.csv --out results/m5_to_mp5
+            --property moisture --target mp5.csv --method auto --pairs pm.csv:pt.csv \\
+            --save m5_to_mp5.spk --out results/m5_to_mp5
     """
-    import csv
-
     import numpy as np
 
     from spektron.data.readers import read_spectra
-    from spektron.transfer import SpektronTransfer
+    from spektron.transfer.saved import fit_transfer_model
 
+    check_out_dir(out)
     try:
+        if save is not None and save.is_dir():
+            raise ValueError(f"--save {save} is a folder; give a file name for the transfer model")
+        if method != "auto":
+            from spektron.evaluation.registry import check_methods
+
+            check_methods([method])
         mdata = read_spectra(master)
         tdata = read_spectra(target)
         if tdata.unit != mdata.unit:
@@ -96,7 +131,12 @@ def transfer_command(
         keep = np.isfinite(y)
         if keep.sum() < 4:
             raise ValueError(f"only {int(keep.sum())} master spectra have a value of {name!r}; need at least 4")
-        pair_arrays, pair_axis, pair_data = None, None, None
+        same_axis = tdata.n_channels == mdata.n_channels and np.allclose(tdata.axis, mdata.axis)
+        if not same_axis and not resample:
+            raise ValueError(f"{target} is on another axis ({tdata.n_channels} channels, {tdata.axis[0]:g}–"
+                             f"{tdata.axis[-1]:g}) than {master} ({mdata.n_channels} channels); pass --resample")
+        to_master = (lambda X, ax: X) if same_axis else (lambda X, ax: _resampled(X, ax, mdata.axis))
+        pair_arrays = None
         if pairs:
             parts = pairs.split(":")
             if len(parts) != 2 or not all(parts):
@@ -106,41 +146,48 @@ def transfer_command(
                 pt = pt.to_unit(mdata.unit)
             if pm.n_samples != pt.n_samples:
                 raise ValueError(f"--pairs files have {pm.n_samples} and {pt.n_samples} spectra; they must match row by row")
+            if pm.n_channels != mdata.n_channels or not np.allclose(pm.axis, mdata.axis):
+                raise ValueError("the master transfer spectra must be on the same axis as --master")
             if pt.n_channels != tdata.n_channels or not np.allclose(pt.axis, tdata.axis):
                 raise ValueError("the target transfer spectra must be on the same axis as --target")
             py, _ = _values_by_id(pm, master_properties, name, "master transfer")
-            pair_arrays, pair_data = (pm.X, pt.X, py), (pm, pt)
-        same_axis = tdata.n_channels == mdata.n_channels and np.allclose(tdata.axis, mdata.axis)
-        target_axis = None if same_axis else tdata.axis
-        est = SpektronTransfer(checkpoint=str(checkpoint) if checkpoint else None, steps=steps, ttt_steps=ttt_steps,
-                               resample=resample, seed=seed, num_threads=threads)
-        est.fit(mdata.X[keep], y[keep], axis=mdata.axis, unit=mdata.unit, pairs=pair_arrays,
-                target_unlabelled=tdata.X, target_axis=target_axis)
-        diag = {"property": name, "n_master": int(keep.sum()), "n_target": tdata.n_samples,
-                "k_pairs": 0 if pair_arrays is None else int(len(pair_arrays[2])), "strength": est.strength_}
-        if pair_data is not None and pair_data[0].n_samples >= 4:
-            diag["disentanglement_before_ttt"] = est.disentanglement(pair_data[0].X, est._check_input(
-                pair_data[1].X, target_axis, "target transfer spectra"))
-        if ttt_steps > 0:
-            est.adapt(tdata.X, axis=target_axis)
-            diag["ttt"] = est.ttt_result_.to_dict()
-            if "disentanglement_before_ttt" in diag:
-                diag["disentanglement_after_ttt"] = est.disentanglement(pair_data[0].X, est._check_input(
-                    pair_data[1].X, target_axis, "target transfer spectra"))
-        pred = est.predict(tdata.X, axis=target_axis)
-        nearest, dist = est.retrieve(tdata.X, axis=target_axis)
+            pair_arrays = (pm.X, to_master(pt.X, pt.axis), py)
+        target_X = to_master(tdata.X, tdata.axis)
+        model = fit_transfer_model(method, mdata.X[keep], y[keep], axis=mdata.axis, unit=mdata.unit, property_name=name,
+                                   pairs=pair_arrays, target_unlabelled=target_X,
+                                   params={"checkpoint": str(checkpoint) if checkpoint else None, "steps": steps,
+                                           "ttt_steps": ttt_steps, "num_threads": threads},
+                                   seed=seed)
+        pred = model.predict(target_X)
+        t2, q, flag = model.flags(target_X)
     except (ValueError, FileNotFoundError) as err:
         _fail(str(err))
 
-    diag.update(head=est.head_.head_, head_cv_rmse=est.head_.cv_rmse_, adaptation_history=est.history_[-1:])
-    out.mkdir(parents=True, exist_ok=True)
-    master_ids = (list(map(str, np.asarray(mdata.sample_ids)[keep])) if mdata.sample_ids is not None
-                  else [str(i) for i in np.flatnonzero(keep)])
     target_ids = list(map(str, tdata.sample_ids)) if tdata.sample_ids is not None else [str(i) for i in range(len(pred))]
-    with open(out / "predictions.csv", "w", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["sample", name, "nearest_master", "z_chem_cosine_distance"])
-        for sid, p, j, d in zip(target_ids, pred, nearest, dist):
-            writer.writerow([sid, f"{p:.6g}", master_ids[j], f"{d:.4g}"])
-    (out / "diagnostics.json").write_text(json.dumps(diag, indent=2, default=float))
-    typer.echo(f"predicted {name} for {len(pred)} target spectra (head: {est.head_.head_}); wrote {out / 'predictions.csv'}")
+    write_predictions(out / "predictions.csv", target_ids, name, pred, t2, q, flag)
+    line = model.domain.summary(flag)
+    diag = dict(model.summary, property=name, n_target=int(tdata.n_samples), domain=line)
+    (out / "diagnostics.json").write_text(json.dumps(diag, indent=2, default=_jsonable))
+    if save is not None:
+        model.save(save)
+    chosen = model.method + (f" (auto: {model.summary['auto_rule']})" if method == "auto" else "")
+    typer.echo(f"predicted {name} for {len(pred)} target spectra with {chosen}; wrote {out / 'predictions.csv'}")
+    typer.echo(line)
+    if save is not None:
+        typer.echo(f"saved the transfer model to {save}")
+
+
+def _resampled(X, axis, onto):
+    from spektron.data.spectra import interpolate_spectra
+
+    return interpolate_spectra(X, axis, onto)
+
+
+def _jsonable(value):
+    import numpy as np
+
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return str(value)

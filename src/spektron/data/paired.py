@@ -206,6 +206,13 @@ def load_paired_directory(
         if len(set(ids.tolist())) != len(ids):
             raise ValueError(f"{prop_path} lists a sample more than once")
         row = {s: i for i, s in enumerate(ids.tolist())}
+        unmatched = [s for s in row if s not in set(keep)]
+        if unmatched:
+            warnings.warn(
+                f"{prop_path}: {len(unmatched)} sample(s) have reference values but no spectra on every "
+                f"instrument and are ignored (e.g. {unmatched[0]!r})",
+                stacklevel=2,
+            )
         Y = np.full((len(keep), len(names)), np.nan)
         for i, s in enumerate(keep):
             if s in row:

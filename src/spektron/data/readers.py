@@ -372,8 +372,9 @@ def _loadmat(path: Path) -> dict[str, Any]:
 
     try:
         content = loadmat(path, squeeze_me=False, struct_as_record=True)
-    except (MatReadError, ValueError, TypeError, OSError, NotImplementedError) as exc:
-        raise ValueError(f"{path} is not a readable MATLAB .mat file: {exc}") from exc
+    except (MatReadError, ValueError, TypeError, OSError, NotImplementedError, IndexError) as exc:
+        # IndexError: scipy's format sniffing on a short text file named .mat
+        raise ValueError(f"{path} is not a readable MATLAB .mat file ({type(exc).__name__})") from exc
     return {k: v for k, v in content.items() if not k.startswith("__")}
 
 

@@ -139,8 +139,9 @@ def run_benchmark(
     non-test samples) or ``"calibration"`` (the leaky setting of earlier runs). Every
     record carries it as ``unlabelled``.
 
-    ``predictions=True`` adds each cell's test predictions (``y_pred``) and test row
-    indices (``test_rows``) to its record (kept out of ``results.csv``).
+    ``predictions=True`` adds each cell's test predictions (``y_pred``), reference values
+    (``y_true``) and test row indices (``test_rows``) to its record (kept out of
+    ``results.csv``).
     """
     note = on_note or (lambda msg: warnings.warn(msg, stacklevel=3))
     if isinstance(n_jobs, bool) or int(n_jobs) != n_jobs or n_jobs < 1:
@@ -229,7 +230,8 @@ def _run_group(dataset, group, cells, factories, params, protocol, blas_threads,
                 pred = strategy.predict(tdata.X[psplit.test])
                 rec.update(regression_metrics(y[psplit.test], pred))
                 if protocol["predictions"]:
-                    rec.update(y_pred=[float(v) for v in pred], test_rows=[int(i) for i in psplit.test])
+                    rec.update(y_pred=[float(v) for v in pred], y_true=[float(v) for v in y[psplit.test]],
+                               test_rows=[int(i) for i in psplit.test])
             except Exception as exc:  # noqa: BLE001 - recorded and reported, or re-raised
                 if protocol["on_error"] == "raise":
                     raise
@@ -367,7 +369,7 @@ def write_results(
     out.mkdir(parents=True, exist_ok=True)
     paths: dict[str, list[Path]] = {}
     (out / "results.json").write_text(json.dumps(records, indent=1))
-    per_row = ("y_pred", "test_rows")  # lists: in results.json only
+    per_row = ("y_pred", "y_true", "test_rows")  # lists: in results.json only
     keys = list(RECORD_KEYS) + list(dict.fromkeys(k for rec in records for k in rec
                                                   if k not in RECORD_KEYS and k not in per_row))
     with open(out / "results.csv", "w", newline="") as fh:

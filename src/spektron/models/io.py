@@ -64,8 +64,10 @@ def load_model(path: str | os.PathLike, map_location: str | torch.device = "cpu"
         raise FileNotFoundError(f"no model file at {path}")
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as exc:  # corrupted or foreign file: say so plainly
-        raise ValueError(f"{path} is not a readable Spektron model file ({exc.__class__.__name__}: {exc})") from exc
+    except Exception as exc:  # corrupted or foreign file: say so plainly, and only that
+        # (torch's own message suggests retrying with weights_only=False: unsafe advice for
+        # a file of unknown origin, so it is not passed on)
+        raise ValueError(f"{path} is not a Spektron model file ({exc.__class__.__name__})") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ValueError(f"{path} is not a Spektron model file (format tag missing)")
     if payload.get("version") != VERSION:

@@ -307,6 +307,35 @@ def plot_transfer_curves(records: list[dict[str, Any]], out_dir: str | os.PathLi
     return plot_rmsep_vs_k(records, out_dir, property_units=property_units)
 
 
+def plot_predicted_vs_reference(records: list[dict[str, Any]], out_dir: str | os.PathLike, method: str = "spektron",
+                                property_units: dict[str, str] | None = None) -> list[Path]:
+    """Predicted against reference values of ``method`` on the test samples, one panel per
+    (pair, property), one colour per k (first repeat); the 1:1 line dashed. Needs records
+    with ``y_pred``/``y_true`` (``run_benchmark(predictions=True)``)."""
+    rows = [r for r in records if r.get("method") == method and "y_pred" in r and "y_true" in r and r.get("repeat", 0) == 0]
+    if not rows:
+        raise ValueError(f"no test predictions of {method!r} in the benchmark records")
+    plt = _pyplot()
+    paths = []
+    units = property_units or {}
+    for master, target, prop in dict.fromkeys((r["master"], r["target"], r["property"]) for r in rows):
+        cell = sorted((r for r in rows if (r["master"], r["target"], r["property"]) == (master, target, prop)),
+                      key=lambda r: r["k"])
+        fig, ax = plt.subplots(figsize=(4.6, 4.4))
+        lo = min(min(r["y_true"] + r["y_pred"]) for r in cell)
+        hi = max(max(r["y_true"] + r["y_pred"]) for r in cell)
+        ax.plot([lo, hi], [lo, hi], "k--", lw=1, label="1:1")
+        for r in cell:
+            ax.plot(r["y_true"], r["y_pred"], "o", ms=4, alpha=0.75, label=f"k={r['k']} (RMSEP {r['rmsep']:.3g})")
+        unit = f" ({units[prop]})" if prop in units else ""
+        ax.set_xlabel(f"reference {prop}{unit}")
+        ax.set_ylabel(f"predicted {prop}{unit}")
+        ax.set_title(f"{method}: {master} → {target}", fontsize=10)
+        ax.legend(fontsize=7, loc="upper left")
+        paths.append(_save(fig, Path(out_dir) / f"predicted_vs_reference_{master}_{target}_{prop}.png"))
+    return paths
+
+
 def plot_sweep(sweep: dict[str, Any], path: str | os.PathLike) -> Path:
     """VIB weight sweep: held-out retrieval (the selection criterion) and the z_chem probe
     accuracy against w_kl, the selected weight marked."""

@@ -26,6 +26,7 @@ from spektron.report.verdict import (
     five_point_checks,
     headline_check,
     ttt_check,
+    did_it_help_checks,
     ttt_effect_checks,
     verdict_from_eval,
 )
@@ -76,10 +77,12 @@ def report_checks(run: RunData) -> list[Check]:
             name = (f"deep test-time training (spektron-deep), {row.get('pair', '')} {row.get('property', '')} "
                     f"k={row.get('k', '')}").strip()
             checks.append(ttt_check(name, row["loss_before"], row["loss_after"]))
+    checks += did_it_help_checks(run.benchmark)
     checks += ttt_effect_checks(run.benchmark)
     checks += five_point_checks(run.benchmark or [])
     checks += bound_ratio_checks(run.benchmark)
-    checks.append(headline_check(run.benchmark))
+    if any(r.get("master") == "m5" and r.get("property") == "moisture" for r in run.benchmark or []):
+        checks.append(headline_check(run.benchmark))  # defined on corn only: no "n/a" line elsewhere
     return checks
 
 
@@ -142,6 +145,11 @@ def _figures(run: RunData, out: Path, projection: str, missing: list[str]) -> li
                 "method (mean ± sd over repeats; log scale). The dashed line is the target bound: a "
                 "calibration built on the target itself, the error no transfer method can beat.",
                 lambda: figures.plot_transfer_curves(run.benchmark, out, units))
+        if any("y_pred" in r for r in run.benchmark):
+            attempt("Transfer", "Predicted vs reference",
+                    "Spektron's predictions of the target instrument's test samples against their reference "
+                    "values, one colour per number k of transfer samples; on the dashed line they agree.",
+                    lambda: figures.plot_predicted_vs_reference(run.benchmark, out, property_units=units))
     else:
         missing.append("transfer curves: no benchmark/results.json")
     if run.sweep:

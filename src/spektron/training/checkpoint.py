@@ -148,8 +148,11 @@ def load_checkpoint(
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"checkpoint not found: {path}")
-    payload = torch.load(path, map_location="cpu", weights_only=True)
-    if payload.get("format") != 1:
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - corrupt or foreign: one line, without torch's unsafe advice
+        raise ValueError(f"{path} is not a Spektron training checkpoint ({exc.__class__.__name__})") from None
+    if not isinstance(payload, dict) or payload.get("format") != 1:
         raise ValueError(f"{path} is not a Spektron training checkpoint")
     _unwrap(model).load_state_dict(payload["model"])
     if optimizer is not None:

@@ -1,0 +1,223 @@
+"""A fitted transfer, kept: fit any registered method once, save it, predict next week.
+
+:class:`TransferModel` holds the fitted method (any name in the registry: classical,
+peers, Spektron and its ablations), the axis and unit it expects, the property, the
+calibration domain that flags spectra it should not be trusted on
+(:class:`~spektron.transfer.outliers.CalibrationDomain`), a training summary and the
+package version. :meth:`TransferModel.save` writes one file atomically (a versioned
+pickle: load only files you trust, as with any pickled scikit-learn model);
+:func:`load_model` refuses files of another format or of a newer format version.
+
+``method="auto"`` chooses among :data:`AUTO_CANDIDATES` by leave-one-pair-out error on
+the transfer pairs (k ≥ 3); with fewer pairs nothing can rank them, and the default
+(``spektron``) is used — the summary says which happened.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from spektron.data.spectra import check_axis, check_spectra, interpolate_spectra, normalise_unit
+from spektron.transfer.nuisance import InstrumentNuisance
+from spektron.transfer.outliers import CalibrationDomain
+
+__all__ = ["AUTO_CANDIDATES", "FORMAT", "FORMAT_VERSION", "TransferModel", "choose_method", "fit_transfer_model",
+           "load_model"]
+
+FORMAT = "spektron-transfer-model"
+FORMAT_VERSION = 1
+AUTO_CANDIDATES = ("spektron", "meancorr", "augment", "ds", "pds", "sbc")
+AUTO_DEFAULT = "spektron"
+MIN_PAIRS_AUTO = 3
+
+
+@dataclass
+class TransferModel:
+    """A fitted calibration transfer for one property, ready to predict target spectra."""
+
+    method: str
+    params: dict[str, Any]
+    strategy: Any
+    axis: np.ndarray
+    unit: str
+    property_name: str
+    domain: CalibrationDomain
+    domain_shift: np.ndarray
+    summary: dict[str, Any] = field(default_factory=dict)
+    spektron_version: str = ""
+
+    # ------------------------------------------------------------ prediction
+    def _spectra(self, X, axis=None, resample: bool = False) -> np.ndarray:
+        X = check_spectra(X, "spectra")
+        if axis is None:
+            if X.shape[1] != self.axis.size:
+                raise ValueError(f"spectra have {X.shape[1]} channels but the model expects {self.axis.size} "
+                                 f"({self.axis[0]:g}–{self.axis[-1]:g} {self.unit}); pass their axis to resample")
+            return X
+        axis = check_axis(axis, X.shape[1], name="axis of the spectra")
+        if axis.size == self.axis.size and np.allclose(axis, self.axis, rtol=1e-6, atol=1e-9):
+            return X
+        if not resample:
+            raise ValueError(f"spectra are on another axis ({axis.size} channels, {axis[0]:g}–{axis[-1]:g}) than the "
+                             f"model ({self.axis.size} channels, {self.axis[0]:g}–{self.axis[-1]:g} {self.unit}); "
+                             "resample them (CLI: --resample)")
+        return interpolate_spectra(X, axis, self.axis)
+
+    def predict(self, X, axis=None, resample: bool = False) -> np.ndarray:
+        """Predicted property of target spectra, (n,)."""
+        return self.strategy.predict(self._spectra(X, axis, resample))
+
+    def flags(self, X, axis=None, resample: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Hotelling T², Q and the domain flag (``ok``/``warning``/``outside``) of target
+        spectra, after the mean instrument difference estimated at fit time is removed."""
+        return self.domain.flags(self._spectra(X, axis, resample) - self.domain_shift)
+
+    # -------------------------------------------------------------- storage
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the model to ``path`` atomically (temporary file + rename)."""
+        path = Path(path)
+        if path.is_dir():
+            raise ValueError(f"{path} is a directory; give a file name for the transfer model")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        payload = {"format": FORMAT, "version": FORMAT_VERSION, "model": self}
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                pickle.dump(payload, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return path
+
+
+def load_model(path: str | os.PathLike) -> TransferModel:
+    """A :class:`TransferModel` written by :meth:`TransferModel.save` (or ``spektron transfer --save``)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"transfer model not found: {path}")
+    try:
+        with open(path, "rb") as fh:
+            payload = pickle.load(fh)
+    except Exception as exc:  # noqa: BLE001 - any unpickling failure means: not our file
+        raise ValueError(f"{path} is not a Spektron transfer model ({type(exc).__name__})") from None
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise ValueError(f"{path} is not a Spektron transfer model")
+    if int(payload.get("version", 0)) > FORMAT_VERSION:
+        raise ValueError(f"{path} was written in format version {payload['version']}, newer than this Spektron "
+                         f"reads ({FORMAT_VERSION}); upgrade spektron to load it")
+    return payload["model"]
+
+
+# ------------------------------------------------------------------ fitting
+def _context(master_X, master_y, axis, unit, pairs, unlabelled, seed, property_name):
+    from spektron.evaluation.context import TransferContext
+
+    pm, pt, py = pairs if pairs is not None else (None, None, None)
+    return TransferContext(master_X=master_X, master_y=master_y, axis=axis, unit=unit, transfer_master_X=pm,
+                           transfer_target_X=pt, transfer_y=py, target_unlabelled_X=unlabelled, seed=seed,
+                           property_name=property_name)
+
+
+def _strategy(name: str, params: dict[str, Any]):
+    """A fresh strategy with those of ``params`` it accepts (``--steps`` means nothing to PLS)."""
+    from spektron.evaluation.registry import get_method
+
+    accepted = get_method(name).get_params()
+    return get_method(name, **{k: v for k, v in params.items() if k in accepted})
+
+
+def choose_method(candidates: Sequence[str], master_X, master_y, *, axis, unit, pairs, unlabelled=None,
+                  params: dict[str, Any] | None = None, seed: int = 0) -> tuple[str, list[dict[str, Any]], str]:
+    """(method, table, rule): leave-one-pair-out RMSE of each candidate on the target
+    spectra of the pairs when k ≥ 3, else the default with the reason."""
+    from spektron.evaluation.registry import check_methods, method_spec
+
+    candidates = check_methods(candidates)
+    params = params or {}
+    k = 0 if pairs is None else len(pairs[2])
+    if k < MIN_PAIRS_AUTO:
+        rule = (f"default {AUTO_DEFAULT!r}: {k} transfer pair{'s' if k != 1 else ''}, and ranking methods needs at "
+                f"least {MIN_PAIRS_AUTO} (leave-one-pair-out)")
+        return AUTO_DEFAULT, [], rule
+    pm, pt, py = pairs
+    table = []
+    for name in candidates:
+        if method_spec(name).requires_pairs and k - 1 < 1:
+            continue
+        errors = []
+        try:
+            for i in range(k):
+                rest = np.arange(k) != i
+                ctx = _context(master_X, master_y, axis, unit, (pm[rest], pt[rest], py[rest]), unlabelled, seed, "y")
+                pred = _strategy(name, params).fit(ctx).predict(pt[i:i + 1])[0]
+                errors.append(float(pred - py[i]))
+        except Exception as exc:  # noqa: BLE001 - a candidate that cannot run here is reported, not fatal
+            table.append({"method": name, "loo_rmse": float("nan"), "error": f"{type(exc).__name__}: {exc}"})
+            continue
+        table.append({"method": name, "loo_rmse": float(np.sqrt(np.mean(np.square(errors))))})
+    ok = [row for row in table if np.isfinite(row["loo_rmse"])]
+    if not ok:
+        raise ValueError("no candidate method could be evaluated on the transfer pairs")
+    best = min(ok, key=lambda row: row["loo_rmse"])["method"]
+    return best, table, f"leave-one-pair-out over {k} pairs"
+
+
+def fit_transfer_model(
+    method: str,
+    master_X,
+    master_y,
+    *,
+    axis,
+    unit: str = "nm",
+    property_name: str = "y",
+    pairs=None,
+    target_unlabelled=None,
+    params: dict[str, Any] | None = None,
+    candidates: Sequence[str] = AUTO_CANDIDATES,
+    seed: int = 0,
+) -> TransferModel:
+    """Fit ``method`` (a registered name, or ``"auto"``) and wrap it as a :class:`TransferModel`.
+
+    ``pairs`` = (master_std, target_std, y_std); ``target_unlabelled``: target spectra
+    without labels (e.g. the spectra to predict; test-time training for Spektron).
+    """
+    from spektron import __version__
+
+    master_X = check_spectra(master_X, "master calibration spectra")
+    axis = check_axis(axis, master_X.shape[1], name="master axis")
+    unit = normalise_unit(unit)
+    params = dict(params or {})
+    summary: dict[str, Any] = {"requested_method": method}
+    if method == "auto":
+        method, table, rule = choose_method(candidates, master_X, master_y, axis=axis, unit=unit, pairs=pairs,
+                                            unlabelled=target_unlabelled, params=params, seed=seed)
+        summary.update(auto_rule=rule, auto_table=table)
+    ctx = _context(master_X, master_y, axis, unit, pairs, target_unlabelled, seed, property_name)
+    strategy = _strategy(method, params).fit(ctx)
+    pair_arrays = (ctx.transfer_master_X, ctx.transfer_target_X) if ctx.k else None
+    nuisance = InstrumentNuisance.estimate(master_X, pairs=pair_arrays, target_unlabelled=ctx.target_unlabelled_X)
+    domain = CalibrationDomain().fit(master_X, nuisance=nuisance.covariance_factor(1.0))
+    if ctx.target_unlabelled_X is not None and len(ctx.target_unlabelled_X):
+        shift = ctx.target_unlabelled_X.mean(axis=0) - master_X.mean(axis=0)
+    elif ctx.k:
+        shift = (ctx.transfer_target_X - ctx.transfer_master_X).mean(axis=0)
+    else:
+        shift = np.zeros(master_X.shape[1])
+    summary.update(method=method, k_pairs=ctx.k, n_master=int(master_X.shape[0]),
+                   n_unlabelled=0 if ctx.target_unlabelled_X is None else int(len(ctx.target_unlabelled_X)),
+                   domain_components=domain.n_components_, t2_limits=domain.t2_limits_, q_limits=domain.q_limits_)
+    est = getattr(strategy, "estimator_", None)
+    for attr in ("selection_rule_", "unlabelled_weight_", "n_components_"):
+        if est is not None and hasattr(est, attr):
+            summary[attr.rstrip("_")] = getattr(est, attr)
+    return TransferModel(method=method, params=strategy.get_params(), strategy=strategy, axis=axis, unit=unit,
+                         property_name=property_name, domain=domain, domain_shift=shift, summary=summary,
+                         spektron_version=__version__)

@@ -1,0 +1,134 @@
+"""A user's transfer workflow end to end through the CLI: benchmark → transfer --method auto
+--save → predict on new spectra, against the same fit in-process; outlier flags."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+import spektron
+from spektron.cli.main import app
+from spektron.data.instruments import SimulatedInstrument
+from spektron.data.readers import read_spectra
+from spektron.transfer.saved import FORMAT_VERSION, fit_transfer_model, load_model
+
+AXIS = np.arange(1100.0, 1700.0, 4.0)  # nm, 150 channels
+BANDS = np.stack([np.exp(-0.5 * ((AXIS - c) / w) ** 2) for c, w in ((1250, 30), (1400, 40), (1550, 35))])
+TARGET = SimulatedInstrument("handheld", shift_cm1=6.0, broadening_cm1=10.0, baseline_coeffs=(0.04, 0.02, 0.01),
+                             gain=1.03, snr_db=45.0)
+
+
+def _write(path, X, ids):
+    with open(path, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["sample"] + [f"{a:g}" for a in AXIS])
+        for sid, row in zip(ids, X):
+            w.writerow([sid] + [f"{v:.7g}" for v in row])
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory):
+    """A folder in the corn layout (master, handheld, properties), the transfer-pair files,
+    and next week's spectra: 100 from the calibration population, 10 built to be outliers."""
+    tmp = tmp_path_factory.mktemp("workflow")
+    rng = np.random.default_rng(0)
+    conc = rng.uniform(0.2, 1.0, (60, 3))
+    X = conc @ BANDS + 0.002 * rng.standard_normal((60, AXIS.size))
+    T = TARGET.apply(X, AXIS, "nm", rng=1)
+    ids = [f"s{i}" for i in range(60)]
+    folder = tmp / "lab"
+    folder.mkdir()
+    _write(folder / "benchtop.csv", X, ids)
+    _write(folder / "handheld.csv", T, ids)
+    with open(folder / "properties.csv", "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["sample", "glucose"])
+        w.writerows([[sid, f"{v:.6g}"] for sid, v in zip(ids, conc[:, 0])])
+    # the user's files: master calibration (40), pairs (5 of them on both), target spectra to predict (20)
+    _write(tmp / "master.csv", X[:40], ids[:40])
+    _write(tmp / "pm.csv", X[:5], ids[:5])
+    _write(tmp / "pt.csv", T[:5], ids[:5])
+    _write(tmp / "target.csv", T[40:], ids[40:])
+    new_conc = rng.uniform(0.2, 1.0, (110, 3))
+    new_conc[100:105] = rng.uniform(2.0, 2.5, (5, 3))  # far outside the calibrated range: T²
+    new = new_conc @ BANDS + 0.002 * rng.standard_normal((110, AXIS.size))
+    new[105:] += 0.3 * np.exp(-0.5 * ((AXIS - 1330) / 15) ** 2)  # a band the calibration never saw: Q
+    _write(tmp / "new.csv", TARGET.apply(new, AXIS, "nm", rng=2), [f"n{i}" for i in range(110)])
+    return tmp
+
+
+def test_benchmark_transfer_save_predict(workspace):
+    tmp, runner = workspace, CliRunner()
+    res = runner.invoke(app, ["benchmark", str(tmp / "lab"), "--methods", "none,target,meancorr,sbc,spektron",
+                              "--k", "0,5", "--repeats", "1", "--no-plots", "--no-progress", "--out",
+                              str(tmp / "bench")])
+    assert res.exit_code == 0, res.output
+    assert "Where `spektron` stands" in (tmp / "bench" / "summary.md").read_text()
+
+    args = ["--master", str(tmp / "master.csv"), "--master-properties", str(tmp / "lab" / "properties.csv"),
+            "--target", str(tmp / "target.csv"), "--pairs", f"{tmp / 'pm.csv'}:{tmp / 'pt.csv'}"]
+    res = runner.invoke(app, ["transfer", *args, "--method", "auto", "--save", str(tmp / "model.spk"),
+                              "--out", str(tmp / "out")])
+    assert res.exit_code == 0, res.output
+    diag = json.loads((tmp / "out" / "diagnostics.json").read_text())
+    assert diag["requested_method"] == "auto" and diag["auto_rule"] == "leave-one-pair-out over 5 pairs"
+    assert {row["method"] for row in diag["auto_table"]} == {"spektron", "meancorr", "augment", "ds", "pds", "sbc"}
+    chosen = diag["method"]
+    assert chosen == min(diag["auto_table"], key=lambda r: r["loo_rmse"])["method"]
+
+    res = runner.invoke(app, ["predict", "--model", str(tmp / "model.spk"), "--spectra", str(tmp / "new.csv"),
+                              "--out", str(tmp / "new_predictions.csv")])
+    assert res.exit_code == 0, res.output
+    rows = list(csv.reader(open(tmp / "new_predictions.csv")))
+    assert rows[0] == ["sample", "glucose", "T2", "Q", "domain"] and len(rows) == 111
+    from_cli = np.array([float(r[1]) for r in rows[1:]])
+
+    # the same fit in-process gives the same predictions (the CSV keeps 6 significant digits)
+    master = read_spectra(tmp / "master.csv")
+    y = np.array([float(r[1]) for r in list(csv.reader(open(tmp / "lab" / "properties.csv")))[1:41]])
+    pm, pt, target, new = (read_spectra(tmp / f).X for f in ("pm.csv", "pt.csv", "target.csv", "new.csv"))
+    model = fit_transfer_model("auto", master.X, y, axis=master.axis, unit="nm", property_name="glucose",
+                               pairs=(pm, pt, y[:5]), target_unlabelled=target)
+    assert model.method == chosen
+    np.testing.assert_allclose(from_cli, model.predict(new), rtol=1e-5, atol=1e-6)
+    loaded = spektron.load_model(tmp / "model.spk")
+    np.testing.assert_array_equal(loaded.predict(new), model.predict(new))  # bit for bit after the round trip
+    assert loaded.summary["method"] == chosen and loaded.spektron_version == spektron.__version__
+
+    # outlier flags: the 10 built outliers are outside; the 100 ordinary spectra mostly not
+    flags = [r[4] for r in rows[1:]]
+    assert all(f == "outside" for f in flags[100:])
+    assert sum(f == "outside" for f in flags[:100]) <= 5
+    assert "outside the calibration domain" in res.output
+
+
+def test_saved_model_refuses_other_files_and_axes(workspace, tmp_path):
+    tmp, runner = workspace, CliRunner()
+    model = load_model(tmp / "model.spk") if (tmp / "model.spk").exists() else None
+    if model is None:
+        pytest.skip("runs after the workflow test")
+    bogus = tmp_path / "bogus.spk"
+    bogus.write_text("not a model")
+    with pytest.raises(ValueError, match="is not a Spektron transfer model"):
+        load_model(bogus)
+    import pickle
+
+    newer = tmp_path / "newer.spk"
+    newer.write_bytes(pickle.dumps({"format": "spektron-transfer-model", "version": FORMAT_VERSION + 1, "model": None}))
+    with pytest.raises(ValueError, match="newer than this Spektron reads"):
+        load_model(newer)
+    res = runner.invoke(app, ["predict", "--model", str(bogus), "--spectra", str(tmp / "new.csv"), "--out",
+                              str(tmp_path / "p.csv")])
+    assert res.exit_code == 2 and res.output.strip().splitlines() == [
+        f"error: {bogus} is not a Spektron transfer model (UnpicklingError)"]
+    new = read_spectra(tmp / "new.csv")
+    with pytest.raises(ValueError, match="resample them"):
+        model.predict(new.X[:, :100], axis=new.axis[:100])
+    res = runner.invoke(app, ["transfer", "--master", str(tmp / "master.csv"), "--master-properties",
+                              str(tmp / "lab" / "properties.csv"), "--target", str(tmp / "target.csv"),
+                              "--out", str(tmp / "master.csv")])
+    assert res.exit_code == 2 and "is an existing file, not a folder" in res.output
