@@ -112,3 +112,30 @@ def test_cli_exit_codes(run_dir, tmp_path, monkeypatch):
     monkeypatch.undo()
     missing = runner.invoke(app, ["check", str(tmp_path / "nothing.pt")])
     assert missing.exit_code == 2 and "no model file" in missing.output
+
+
+def test_master_properties_from_a_separate_table(run_dir, tmp_path):
+    """Spectra without values + a properties CSV matched by sample id: the prediction-range
+    check runs (it said n/a before --master-properties existed)."""
+    import csv
+
+    from spektron.check import run_checks
+
+    data = np.load(run_dir / "master.npz")
+    with open(tmp_path / "master.csv", "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["sample"] + [f"{a:g}" for a in data["wavenumber"]])
+        w.writerows([[f"s{i}"] + [f"{v:.6g}" for v in row] for i, row in enumerate(data["X"])])
+    with open(tmp_path / "props.csv", "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["sample", "c1"])
+        w.writerows([[f"s{i}", f"{v:.6g}"] for i, v in enumerate(data["properties"][:, 0])])
+    target = np.load(run_dir / "target.npz")
+    with open(tmp_path / "target.csv", "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow([f"{a:g}" for a in target["wavenumber"]])
+        w.writerows([[f"{v:.6g}" for v in row] for row in target["X"]])
+    checks = run_checks(run_dir, target=tmp_path / "target.csv", master=tmp_path / "master.csv",
+                        master_properties=tmp_path / "props.csv", adaptation_steps=1, threads=1)
+    (line,) = [c for c in checks if c.name.startswith("predictions within the calibration range")]
+    assert line.name == "predictions within the calibration range (c1)" and line.status in ("pass", "fail")

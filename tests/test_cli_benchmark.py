@@ -180,3 +180,14 @@ def test_an_existing_file_as_out_is_refused_before_the_run(paired_dir, tmp_path)
         assert res.exit_code == 2, (args, res.output)
         assert res.output.strip().splitlines() == [f"error: --out {taken} is an existing file, not a folder"]
     assert taken.read_text() == "keep me"
+
+
+def test_progress_is_never_silent_outside_a_terminal(paired_dir, capsys):
+    from spektron.data.paired import load_paired_directory
+    from spektron.evaluation import run_benchmark
+
+    data = load_paired_directory(paired_dir)
+    run_benchmark(data, ["none", "target", "meancorr"], "alpha:beta", ["conc"], [0], repeats=2, progress=True,
+                  on_note=lambda m: None)
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("benchmark: ")]
+    assert lines and lines[-1].startswith("benchmark: 6/6 cells (100%)")

@@ -148,3 +148,45 @@ def test_pretrain_function_and_cli(tmp_path):
     assert (out / "model.pt").is_file() and (out / "training_dynamics.png").is_file()
     assert json.loads((out / "config.json").read_text())["model"]["lambda_adv"] == 0.0
     assert "held-out: instrument acc from z_chem" in run.output
+
+
+def test_extend_a_finished_run_to_more_steps(reference, tmp_path):
+    """--resume with a larger --steps is refused unless --extend; with it the run goes on from
+    its last checkpoint to the new total, the learning-rate plan stretched to it."""
+    import shutil
+
+    _, _, ref_out = reference
+    out = tmp_path / "run"
+    shutil.copytree(ref_out, out)
+    with pytest.raises(ValueError, match="differs from the checkpoint's at 'steps'"):
+        Trainer(tiny_config(steps=STEPS + 4), out, progress=False).fit(resume=True)
+    with pytest.raises(ValueError, match="fewer than the 8 the run was planned with"):
+        Trainer(tiny_config(steps=STEPS - 2), out, progress=False, extend=True).fit(resume=True)
+    trainer = Trainer(tiny_config(steps=STEPS + 4), out, progress=False, extend=True)
+    result = trainer.fit(resume=True)
+    assert result.step == STEPS + 4 and result.model_path.is_file()
+    assert trainer.scheduler.lr_lambdas[0].total_steps == STEPS + 4
+    steps = [r["step"] for r in read_metrics(out / "metrics.jsonl") if r.get("kind") == "train"]
+    assert steps[-1] == STEPS + 4 and STEPS + 1 in steps
+
+
+def test_cli_scales_the_warm_up_with_steps(tmp_path):
+    from typer.testing import CliRunner
+
+    from spektron.cli.main import app
+
+    path = tmp_path / "run.toml"
+    path.write_text(
+        "steps = 600\nbatch_size = 8\nwarmup_steps = 50\neval_every = 0\nckpt_every = 0\n"
+        "[data]\nregion = 'nir'\nn_instruments = 3\nn_molecules = 24\nn_eval_molecules = 12\n"
+        "[model]\npatch_size = 50\nd_model = 16\nn_layers = 1\nstate_size = 4\nz_chem_dim = 8\n"
+        "z_inst_dim = 4\nclassifier_hidden = 8\nmoe_every = 0\nn_frequencies = 4\n",
+        encoding="utf-8",
+    )
+    run = CliRunner().invoke(app, ["pretrain", "--config", str(path), "--out", str(tmp_path / "o"), "--no-progress",
+                                   "--no-plot", "--steps", "12"])
+    assert run.exit_code == 0, run.output
+    assert "warm-up scaled with --steps: 1 steps (50 of 600 in the config)" in run.output
+    assert json.loads((tmp_path / "o" / "config.json").read_text())["warmup_steps"] == 1
+    bad = CliRunner().invoke(app, ["pretrain", "--config", str(path), "--out", str(tmp_path / "p"), "--extend"])
+    assert bad.exit_code == 2 and "use it with --resume" in bad.output

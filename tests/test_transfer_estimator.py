@@ -152,3 +152,29 @@ def test_extra_loss_sees_each_batch_and_enters_the_objective():
     assert all(shape[1] == TINY["z_chem_dim"] and {0, 1} <= set(labs) for shape, labs in calls)
     assert with_extra[0]["extra"] == 5.0 and "extra" not in without[0]
     assert with_extra[0]["total"] == pytest.approx(without[0]["total"] + 5.0, rel=1e-6)
+
+
+def test_a_checkpoint_from_another_spectral_region_warns(tmp_path):
+    """A model pretrained on mid-IR (500–4000 cm⁻¹) used on NIR nm data (about 6700–9100 cm⁻¹
+    here): the encoder's positional code extrapolates, and the user is told."""
+    import torch
+
+    from spektron.models import SpektronModel, load_model, save_model
+    from spektron.transfer.adaptation import default_model_config
+
+    X, T, y = synthetic_pair(20)
+    torch.manual_seed(0)
+    path = save_model(SpektronModel(default_model_config(X.shape[1], **TINY)), tmp_path / "mir.pt",
+                      meta={"axis_range_cm1": [500.0, 4000.0], "region": "mir"})
+    assert load_model(path).meta["region"] == "mir"
+    with pytest.warns(UserWarning, match=r"pretrained on 500–4000 cm⁻¹ but these spectra span .* \(100% outside\)"):
+        SpektronTransfer(checkpoint=str(path), steps=1, batch_size=8, num_threads=1).fit(X, y, axis=AXIS, unit="nm")
+
+
+def test_test_time_training_that_raises_the_loss_says_so():
+    X, T, y = synthetic_pair(20)
+    est = SpektronTransfer(model_config=TINY, steps=2, batch_size=8, ttt_steps=3, ttt_lr=30.0, seed=0,
+                           num_threads=1).fit(X[:16], y[:16], axis=AXIS, unit="nm")
+    with pytest.warns(UserWarning, match="test-time training raised the masked-reconstruction loss"):
+        est.adapt(T[:16])
+    assert est.ttt_result_.loss_after > est.ttt_result_.loss_before

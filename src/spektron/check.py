@@ -100,12 +100,14 @@ def run_checks(
     prop: str | None = None,
     adaptation_steps: int = 150,
     threads: int = 2,
+    master_properties: str | Path | None = None,
 ) -> list[Check]:
     """All checklist lines for ``checkpoint`` (``model.pt`` or its run directory).
 
     ``target``: unlabelled spectra of the new instrument; ``master``: the master's
-    calibration spectra with reference values (``prop`` picks the property). Both are
-    files :func:`spektron.data.read_spectra` reads.
+    calibration spectra with reference values (``prop`` picks the property), in the file
+    itself or in ``master_properties`` (a CSV matched by sample id). Spectra are files
+    :func:`spektron.data.read_spectra` reads.
     """
     import torch
 
@@ -127,12 +129,15 @@ def run_checks(
         raise ValueError(f"{master} and {target} are on different axes; resample them onto one grid first")
 
     estimator, y_cal, name = None, None, None
-    if master_data is not None and master_data.properties is not None and master_data.property_names:
+    has_values = master_data is not None and (master_properties is not None or
+                                              (master_data.properties is not None and master_data.property_names))
+    if has_values:
+        from spektron.data.properties import reference_values
         from spektron.transfer import SpektronTransfer
 
-        names = list(master_data.property_names)
-        name = prop or names[0]
-        y = master_data.property(name)
+        if master_properties is None and prop is None:
+            prop = list(master_data.property_names)[0]
+        y, name = reference_values(master_data, master_properties, prop, "master spectra")
         rows = np.isfinite(y)
         y_cal = y[rows]
         estimator = SpektronTransfer(checkpoint=str(model_path), steps=adaptation_steps, num_threads=threads).fit(
@@ -159,7 +164,8 @@ def run_checks(
 
     if estimator is None:
         checks.append(Check("predictions within the calibration range", "n/a",
-                            "give --master FILE with reference values to calibrate and predict"))
+                            "give --master FILE with reference values (in it, or --master-properties FILE) to "
+                            "calibrate and predict"))
     else:
         lo, hi = float(y_cal.min()), float(y_cal.max())
         margin = RANGE_MARGIN * (hi - lo)

@@ -13,6 +13,9 @@ def check_command(
                                                               "(CSV, NPZ, MAT or JCAMP-DX)."),
     master: Path | None = typer.Option(None, "--master", help="Master calibration spectra with reference values "
                                                               "(for the reconstruction and prediction-range checks)."),
+    master_properties: Path | None = typer.Option(None, "--master-properties", help="CSV of reference values "
+                                                  "('sample' + one column per property) matched to --master by sample "
+                                                  "id, when --master does not carry them."),
     prop: str | None = typer.Option(None, "--property", help="Property of --master to calibrate (default: the first)."),
     steps: int = typer.Option(150, "--steps", help="Adaptation steps when calibrating on --master."),
     threads: int = typer.Option(2, "--threads", help="torch CPU threads."),
@@ -30,7 +33,7 @@ def check_command(
 
     try:
         checks = run_checks(checkpoint, target=target, master=master, prop=prop, adaptation_steps=steps,
-                            threads=threads)
+                            threads=threads, master_properties=master_properties)
     except (ValueError, FileNotFoundError, KeyError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=2) from None

@@ -26,6 +26,9 @@ def pretrain_command(
     steps: int | None = typer.Option(None, "--steps", help="Override the number of optimiser steps."),
     out: Path = typer.Option(Path("runs/pretrain"), "--out", "-o", help="Output directory (log, checkpoints, model)."),
     resume: bool = typer.Option(False, "--resume", help="Continue from the latest checkpoint in --out."),
+    extend: bool = typer.Option(False, "--extend", help="With --resume: allow a larger --steps than the run was "
+                                                        "planned with; the learning-rate, β and α schedules are "
+                                                        "re-planned over the new total from the checkpoint's step."),
     adv_weight: float | None = typer.Option(
         None, "--adv-weight", help="Override model.lambda_adv, the weight of the reversed instrument classifier."
     ),
@@ -59,9 +62,23 @@ def pretrain_command(
         "model.lambda_adv": adv_weight,
     }
     try:
+        base_overrides = {k: v for k, v in overrides.items() if k != "steps"}
         if config is None:
             from importlib.resources import as_file, files
 
+            with as_file(files("spektron") / "configs" / DEFAULT_CONFIG) as packaged:
+                base = load_run_config(packaged, base_overrides)
+        else:
+            base = load_run_config(config, base_overrides)
+        if steps is not None and steps != base.steps:
+            # the warm-up is a share of the run: --steps scales it with the run
+            warmup = max(1, round(base.warmup_steps * steps / base.steps)) if base.warmup_steps else 0
+            warmup = min(warmup, steps - 1)
+            if warmup != base.warmup_steps:
+                typer.echo(f"warm-up scaled with --steps: {warmup} steps ({base.warmup_steps} of {base.steps} "
+                           "in the config)")
+            overrides["warmup_steps"] = warmup
+        if config is None:
             with as_file(files("spektron") / "configs" / DEFAULT_CONFIG) as packaged:
                 run_config = load_run_config(packaged, overrides)
         else:
@@ -69,11 +86,14 @@ def pretrain_command(
     except ConfigError as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(code=2) from None
+    if extend and not resume:
+        typer.echo("error: --extend continues a run: use it with --resume", err=True)
+        raise typer.Exit(code=2)
 
     from spektron.training.trainer import pretrain
 
     try:
-        result = pretrain(run_config, out, resume=resume, progress=progress)
+        result = pretrain(run_config, out, resume=resume, progress=progress, extend=extend)
     except ValueError as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(code=2) from None

@@ -13,37 +13,6 @@ from spektron.cli.common import check_out_dir, fail
 _fail = fail
 
 
-def _values_by_id(data, ids_file: Path | None, prop: str | None, what: str):
-    """Reference values of ``prop`` for the spectra in ``data``: from the file's own
-    properties, or from a properties CSV matched by sample id."""
-    import numpy as np
-
-    from spektron.data.readers import read_table
-
-    if ids_file is None:
-        if data.properties is None or not data.property_names:
-            raise ValueError(f"{what} carries no reference values: give --master-properties FILE")
-        names = list(data.property_names)
-        name = prop or (names[0] if len(names) == 1 else None)
-        if name is None:
-            raise ValueError(f"{what} has several properties ({', '.join(names)}): choose one with --property")
-        return data.property(name), name
-    ids, names, values = read_table(ids_file)
-    if prop is None:
-        if len(names) != 1:
-            raise ValueError(f"{ids_file} has several properties ({', '.join(names)}): choose one with --property")
-        prop = names[0]
-    if prop not in names:
-        raise ValueError(f"{ids_file} has no property {prop!r}; available: {', '.join(names)}")
-    if data.sample_ids is None:
-        raise ValueError(f"{what} has no sample ids to match against {ids_file}")
-    lookup = dict(zip((str(i) for i in ids), values[:, names.index(prop)]))
-    missing = [str(s) for s in data.sample_ids if str(s) not in lookup]
-    if missing:
-        raise ValueError(f"{len(missing)} {what} sample(s) have no row in {ids_file}, e.g. {missing[0]!r}")
-    return np.array([lookup[str(s)] for s in data.sample_ids], dtype=float), prop
-
-
 def write_predictions(path: Path, ids, name: str, pred, t2, q, flag) -> None:
     """``sample,<property>,T2,Q,domain`` — one row per spectrum (atomic write)."""
     import csv
@@ -112,6 +81,7 @@ def transfer_command(
     """
     import numpy as np
 
+    from spektron.data.properties import reference_values
     from spektron.data.readers import read_spectra
     from spektron.transfer.saved import fit_transfer_model
 
@@ -127,7 +97,7 @@ def transfer_command(
         tdata = read_spectra(target)
         if tdata.unit != mdata.unit:
             tdata = tdata.to_unit(mdata.unit)
-        y, name = _values_by_id(mdata, master_properties, prop, "master")
+        y, name = reference_values(mdata, master_properties, prop, "master spectra")
         keep = np.isfinite(y)
         if keep.sum() < 4:
             raise ValueError(f"only {int(keep.sum())} master spectra have a value of {name!r}; need at least 4")
@@ -150,7 +120,7 @@ def transfer_command(
                 raise ValueError("the master transfer spectra must be on the same axis as --master")
             if pt.n_channels != tdata.n_channels or not np.allclose(pt.axis, tdata.axis):
                 raise ValueError("the target transfer spectra must be on the same axis as --target")
-            py, _ = _values_by_id(pm, master_properties, name, "master transfer")
+            py, _ = reference_values(pm, master_properties, name, "master transfer spectra")
             pair_arrays = (pm.X, to_master(pt.X, pt.axis), py)
         target_X = to_master(tdata.X, tdata.axis)
         model = fit_transfer_model(method, mdata.X[keep], y[keep], axis=mdata.axis, unit=mdata.unit, property_name=name,

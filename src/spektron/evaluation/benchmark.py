@@ -244,29 +244,53 @@ def _run_group(dataset, group, cells, factories, params, protocol, blas_threads,
 
 
 class _Bar:
-    """A rich progress bar (only built when asked for, so library use stays quiet)."""
+    """A rich progress bar on a terminal; elsewhere (piped to a file, a CI log) a plain line
+    every tenth of the run, so a long benchmark is never silent for minutes. Only built
+    when asked for, so library use stays quiet."""
 
     def __init__(self, total: int):
+        import sys
+
+        from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-        self._p = Progress(
-            TextColumn("[bold]benchmark"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
-            TextColumn("{task.description}"), transient=False,
-        )
-        self._p.start()
-        self._task = self._p.add_task("", total=total)
+        self._total, self._done, self._start = total, 0, time.perf_counter()
+        self._next_line = max(1, total // 10)
+        self._terminal = Console(stderr=True).is_terminal
+        self._stream = sys.stderr
+        self._p = None
+        if self._terminal:
+            self._p = Progress(
+                TextColumn("[bold]benchmark"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                TimeRemainingColumn(), TextColumn("{task.description}"), transient=False,
+            )
+            self._p.start()
+            self._task = self._p.add_task("", total=total)
         self._started = False
+
+    def _advance(self) -> None:
+        self._done += 1
+        if self._p is not None:
+            self._p.advance(self._task)
+        elif self._done >= self._next_line or self._done == self._total:
+            elapsed = time.perf_counter() - self._start
+            left = elapsed / self._done * (self._total - self._done)
+            print(f"benchmark: {self._done}/{self._total} cells ({100 * self._done / self._total:.0f}%), "
+                  f"{elapsed:.0f} s elapsed, about {left:.0f} s left", file=self._stream, flush=True)
+            self._next_line = self._done + max(1, self._total // 10)
 
     def update(self, description: str) -> None:
         if self._started:
-            self._p.advance(self._task)
+            self._advance()
         self._started = True
-        self._p.update(self._task, description=description)
+        if self._p is not None:
+            self._p.update(self._task, description=description)
 
     def close(self) -> None:
         if self._started:
-            self._p.advance(self._task)
-        self._p.stop()
+            self._advance()
+        if self._p is not None:
+            self._p.stop()
 
 
 def _progress(enabled: bool, total: int):

@@ -22,8 +22,11 @@ FORMAT = "spektron-model"
 VERSION = 1
 
 
-def save_model(model: SpektronModel, path: str | os.PathLike) -> Path:
-    """Write ``model`` (config + weights) to ``path`` atomically; returns the path."""
+def save_model(model: SpektronModel, path: str | os.PathLike, meta: dict | None = None) -> Path:
+    """Write ``model`` (config + weights) to ``path`` atomically; returns the path.
+
+    ``meta``: plain values describing how the model was made (e.g. the pretraining
+    ``axis_range_cm1``), read back as ``model.meta`` by :func:`load_model`."""
     if not isinstance(model, SpektronModel):
         raise ValueError(f"save_model expects a SpektronModel, got {type(model).__name__}")
     path = Path(path)
@@ -33,6 +36,7 @@ def save_model(model: SpektronModel, path: str | os.PathLike) -> Path:
         "version": VERSION,
         "config": model.config.to_dict(),
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "meta": dict(meta or getattr(model, "meta", None) or {}),
     }
     return atomic_torch_save(payload, path)
 
@@ -74,4 +78,5 @@ def load_model(path: str | os.PathLike, map_location: str | torch.device = "cpu"
         raise ValueError(f"{path} has model-file version {payload.get('version')!r}; this Spektron reads {VERSION}")
     model = SpektronModel(SpektronConfig.from_dict(payload["config"]))
     model.load_state_dict(payload["state_dict"], strict=True)
+    model.meta = dict(payload.get("meta") or {})
     return model.to(map_location).eval()

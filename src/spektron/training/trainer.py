@@ -105,11 +105,12 @@ class Trainer:
     """
 
     def __init__(self, config: TrainConfig, out_dir: str | os.PathLike, *, progress: bool = True,
-                 dist: DistInfo | None = None) -> None:
+                 dist: DistInfo | None = None, extend: bool = False) -> None:
         config.validate()
         self.config = config
         self.out_dir = Path(out_dir)
         self.progress = progress
+        self.extend = extend  # a resumed run may go on to a larger ``steps`` (schedules re-planned)
         self.dist = dist if dist is not None else init_distributed()
         self.ckpt_dir = self.out_dir / "checkpoints"
         self.log_path = self.out_dir / "metrics.jsonl"
@@ -143,6 +144,20 @@ class Trainer:
         state = load_checkpoint(path, model=self.model, optimizer=self.optimizer, scheduler=self.scheduler,
                                 rank=self.dist.rank)
         mine, theirs = _comparable(self.config.to_dict()), _comparable(state.config)
+        if self.extend:
+            planned = int(state.config.get("steps", self.config.steps))
+            if self.config.steps < planned:
+                raise ValueError(f"--extend: --steps {self.config.steps} is fewer than the {planned} the run was "
+                                 "planned with")
+            for key in ("steps", "warmup_steps"):
+                mine.pop(key, None)
+                theirs.pop(key, None)
+            # the checkpoint restored the old schedule's plan: re-plan over the new total
+            lam = self.scheduler.lr_lambdas[0]
+            lam.total_steps, lam.warmup_steps = self.config.steps, self.config.warmup_steps
+            log.info("extending the run from %d to %d steps at step %d: the learning-rate, beta and alpha "
+                     "schedules are re-planned over the new total (not what an uninterrupted %d-step run would "
+                     "have done before this step)", planned, self.config.steps, state.step, self.config.steps)
         if mine != theirs:
             key = next(k for k in sorted(set(mine) | set(theirs)) if mine.get(k) != theirs.get(k))
             raise ValueError(f"--resume: the configuration differs from the checkpoint's at {key!r} "
@@ -254,7 +269,14 @@ class Trainer:
             if self.dist.is_main:
                 from spektron.models.io import save_model
 
-                model_path = save_model(unwrap(self.model), self.out_dir / "model.pt")
+                from spektron.data.synthetic import default_axis, default_unit
+
+                region = cfg.data.region if cfg.data.source != "qm9s" else "mir"
+                grid = default_axis(region)
+                nu = 1e7 / grid if default_unit(region) == "nm" else grid
+                meta = {"axis_range_cm1": [float(nu.min()), float(nu.max())], "region": region,
+                        "data_source": cfg.data.source}
+                model_path = save_model(unwrap(self.model), self.out_dir / "model.pt", meta=meta)
                 model_path = Path(model_path) if model_path is not None else self.out_dir / "model.pt"
         if logger is not None:
             logger.close()
@@ -265,9 +287,12 @@ class Trainer:
 
 
 def pretrain(config: TrainConfig, out_dir: str | os.PathLike, resume: bool = False, *,
-             progress: bool = True) -> PretrainResult:
-    """Run pretraining (data-parallel when launched by torchrun) and return its :class:`PretrainResult`."""
-    trainer = Trainer(config, out_dir, progress=progress)
+             progress: bool = True, extend: bool = False) -> PretrainResult:
+    """Run pretraining (data-parallel when launched by torchrun) and return its :class:`PretrainResult`.
+
+    ``extend`` (with ``resume``): the run may continue to a larger ``steps`` than it was
+    planned with; the schedules are re-planned over the new total (see ``Trainer._resume``)."""
+    trainer = Trainer(config, out_dir, progress=progress, extend=bool(extend))
     try:
         return trainer.fit(resume=resume)
     finally:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import copy
 import io
 import os
+import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -39,6 +40,22 @@ def _torch():
     import torch
 
     return torch
+
+
+def _warn_axis_mismatch(model, nu_cm1: np.ndarray, path: str, max_outside: float = 0.5) -> None:
+    """Warn when the spectra lie mostly outside the wavenumber range the checkpoint was
+    pretrained on: its positional code then extrapolates (measured: a mid-IR checkpoint on
+    corn NIR raised RMSEP from 0.193 to 0.265)."""
+    span = (getattr(model, "meta", None) or {}).get("axis_range_cm1")
+    if not span:
+        return
+    lo, hi = float(min(span)), float(max(span))
+    a, b = float(np.min(nu_cm1)), float(np.max(nu_cm1))
+    outside = 1.0 - max(0.0, min(b, hi) - max(a, lo)) / max(b - a, 1e-12)
+    if outside > max_outside:
+        warnings.warn(f"checkpoint {path} was pretrained on {lo:.0f}–{hi:.0f} cm⁻¹ but these spectra span "
+                      f"{a:.0f}–{b:.0f} cm⁻¹ ({100 * outside:.0f}% outside): its encoder extrapolates; use a "
+                      "checkpoint pretrained on this region, or none", stacklevel=3)
 
 
 class SpektronTransfer(BaseEstimator):
@@ -124,6 +141,7 @@ class SpektronTransfer(BaseEstimator):
         if self.checkpoint is not None:
             path = os.fspath(self.checkpoint)
             model = load_model(path)
+            _warn_axis_mismatch(model, self._axis_cm1(), path)
             cfg = model.config
             if self.split_latent is not None and bool(self.split_latent) != cfg.split_latent:
                 raise ValueError(f"split_latent={self.split_latent} differs from the checkpoint {path} "
@@ -290,6 +308,11 @@ class SpektronTransfer(BaseEstimator):
                                                       self._ttt_config())
         finally:
             torch.set_num_threads(old)
+        res = self.ttt_result_
+        if res.loss_after > res.loss_before:
+            warnings.warn(f"test-time training raised the masked-reconstruction loss on the target spectra "
+                          f"({res.loss_before:.6g} → {res.loss_after:.6g}); lower ttt_lr or set ttt_steps=0",
+                          stacklevel=2)
         self._calibrate_head()
         return self
 
