@@ -190,3 +190,53 @@ def test_cli_scales_the_warm_up_with_steps(tmp_path):
     assert json.loads((tmp_path / "o" / "config.json").read_text())["warmup_steps"] == 1
     bad = CliRunner().invoke(app, ["pretrain", "--config", str(path), "--out", str(tmp_path / "p"), "--extend"])
     assert bad.exit_code == 2 and "use it with --resume" in bad.output
+
+
+def test_a_real_signal_mid_run_resumes_to_the_uninterrupted_run(tmp_path):
+    """SIGINT sent to a training subprocess at a random moment (wherever in a step it lands):
+    the run stops at a step boundary with a checkpoint, and resuming reproduces the
+    uninterrupted run — weights and logged losses."""
+    import os
+    import random
+    import signal
+    import subprocess
+    import sys
+    import textwrap
+    import time
+
+    steps = 40
+    overrides = dict(steps=steps, ckpt_every=0, eval_every=0, num_threads=1)
+    reference = Trainer(tiny_config(**overrides), tmp_path / "ref", progress=False)
+    reference.fit()
+
+    out = tmp_path / "run"
+    child = textwrap.dedent(f"""
+        import sys
+        sys.path.insert(0, {str(os.path.dirname(__file__))!r})
+        from test_trainer import tiny_config
+        from spektron.training.trainer import pretrain
+        result = pretrain(tiny_config(**{overrides!r}), {str(out)!r}, progress=False)
+        print("STOPPED", result.step, result.interrupted, flush=True)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", child], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    log = out / "metrics.jsonl"
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        if log.exists() and log.read_text().count('"train"') >= 3:
+            break
+        time.sleep(0.01)
+    time.sleep(random.Random().uniform(0.0, 0.05))  # land anywhere in a step
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert "STOPPED" in stdout, stderr[-2000:]
+    stopped_at = int(stdout.split("STOPPED")[1].split()[0])
+    if stopped_at < steps:  # (the run may have finished before the signal arrived)
+        assert "True" in stdout.split("STOPPED")[1]
+        assert latest_checkpoint(out / "checkpoints").name == f"ckpt-{stopped_at:08d}.pt"
+        resumed = Trainer(tiny_config(**overrides), out, progress=False)
+        resumed.fit(resume=True)
+        assert _max_abs_diff(_weights(resumed), _weights(reference)) <= 1e-6
+    ref_log = read_metrics(tmp_path / "ref" / "metrics.jsonl", kind="train")
+    run_log = read_metrics(log, kind="train")
+    assert [r["step"] for r in run_log] == [r["step"] for r in ref_log]
+    assert [r["loss"] for r in run_log] == pytest.approx([r["loss"] for r in ref_log], abs=1e-6)

@@ -240,8 +240,12 @@ class Trainer:
         bar = _progress_bar(cfg.steps, start, enabled=self.progress and self.dist.is_main)
         t0 = time.perf_counter()
         step, interrupted, ckpt_path, diagnostics = start, False, None, {}
+        stop = _DeferredStop()
         try:
+            stop.install()
             while step < cfg.steps:
+                if stop.requested:  # a signal arrived during the last step: stop at this boundary
+                    raise KeyboardInterrupt
                 values = self._train_step(step)
                 step += 1
                 if step % cfg.log_every == 0 or step == cfg.steps:
@@ -257,11 +261,13 @@ class Trainer:
                     ckpt_path = self._checkpoint(step, logger)
                 bar.update(1)
         except KeyboardInterrupt:
+            stop.restore()
             interrupted = True
             self._say(bar, f"interrupted: saving a checkpoint at step {step}")
             # Other ranks get the same SIGINT under torchrun: no collective calls here.
             ckpt_path = self._checkpoint(step, logger, gather=False)
         finally:
+            stop.restore()
             bar.close()
         model_path = None
         if not interrupted:
@@ -300,6 +306,49 @@ def pretrain(config: TrainConfig, out_dir: str | os.PathLike, resume: bool = Fal
 
 
 # ---------------------------------------------------------------- helpers
+class _DeferredStop:
+    """SIGINT/SIGTERM during a step are held until the step is complete.
+
+    A signal that lands mid-step (after the optimiser moved, before the step counter
+    did) would otherwise checkpoint a half-done step, and the resumed run would drift
+    from an uninterrupted one. Here the first signal only sets :attr:`requested`; the
+    loop stops at the next step boundary and checkpoints there, so resuming reproduces
+    the uninterrupted run exactly (same batches, RNG states, schedules). A second
+    signal while waiting interrupts at once (the old behaviour). Only the main thread
+    can install handlers; elsewhere this does nothing.
+    """
+
+    SIGNALS = ("SIGINT", "SIGTERM")
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: dict = {}
+
+    def _handle(self, signum, frame) -> None:
+        if self.requested:
+            self.restore()
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def install(self) -> None:
+        import signal
+        import threading
+
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for name in self.SIGNALS:
+            sig = getattr(signal, name, None)
+            if sig is not None:
+                self._previous[sig] = signal.signal(sig, self._handle)
+
+    def restore(self) -> None:
+        import signal
+
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+        self._previous = {}
+
+
 def _comparable(config: dict[str, Any]) -> dict[str, Any]:
     """Flatten a config dict, ignoring keys that may change between a run and its resumption."""
     flat: dict[str, Any] = {}
