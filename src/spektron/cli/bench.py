@@ -21,7 +21,8 @@ def print_model_benchmark(result: dict[str, Any]) -> None:
     console = Console()
     console.print(f"Default SpektronModel: [bold]{result['n_parameters']:,}[/bold] parameters ({result['config']})")
     paths = result["paths"]
-    table = Table(title=f"D-LinOSS recurrence, forward + backward ({result['scan_shape']}, {result['threads']} threads)")
+    where = f"{result['threads']} threads" if result.get("device", "cpu") == "cpu" else result["device"]
+    table = Table(title=f"D-LinOSS recurrence, forward + backward ({result['scan_shape']}, {where})")
     for column in ("length", "path", "ms", "peak MiB", "vs sequential"):
         table.add_column(column, justify="left" if column == "path" else "right")
     for row in result["scan"]:
@@ -49,11 +50,13 @@ def model_command(
     channels: int = typer.Option(700, min=2, help="Channels per spectrum for the model timing."),
     repeats: int = typer.Option(3, min=1, help="Timed repetitions (the median is reported)."),
     threads: int = typer.Option(2, min=1, help="torch CPU threads."),
-    paths: str = typer.Option("sequential,parallel,convolution", help="Recurrence paths to time."),
+    paths: str = typer.Option("sequential,parallel,convolution,none",
+                              help="Recurrence paths to time; 'none' skips the recurrence (the floor)."),
     model: bool = typer.Option(True, "--model/--no-model", help="Also time the whole default model."),
+    device: str = typer.Option("cpu", help="torch device to time on ('cpu', 'cuda')."),
     seed: Optional[int] = typer.Option(0, help="Random seed."),
 ) -> None:
-    """The D-LinOSS recurrence three ways (sequential loop, parallel scan, FFT
+    """The D-LinOSS recurrence three ways (sequential loop, parallel scan, chunked
     convolution; forward + backward, with peak memory) at several sequence lengths,
     and the default model's spectra per second for training and for inference."""
     from spektron.models.speed import run_model_benchmark
@@ -66,7 +69,8 @@ def model_command(
         raise typer.BadParameter("lengths must be positive integers")
     try:
         result = run_model_benchmark(parsed, batch, states, batch, channels, repeats, threads, seed or 0,
-                                     paths=tuple(p.strip() for p in paths.split(",") if p.strip()), model=model)
+                                     paths=tuple(p.strip() for p in paths.split(",") if p.strip()), model=model,
+                                     device=device)
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=2)

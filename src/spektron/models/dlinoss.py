@@ -27,9 +27,11 @@ from spektron.models.scan import convolution_scan, parallel_scan, sequential_sca
 
 ScanMethod = Literal["auto", "convolution", "parallel", "sequential"]
 
-#: With ``method="auto"``, sequences at least this long use the FFT convolution, shorter
-#: ones the parallel scan (``spektron bench model`` measures both on the machine at hand).
-CONVOLUTION_MIN_LENGTH = 64
+#: With ``method="auto"``, sequences at least this long use the chunked convolution,
+#: shorter ones the parallel scan: on a 2-core CPU the scan is faster up to a few hundred
+#: positions and the convolution from about a thousand (``spektron bench model``
+#: measures both on the machine at hand).
+CONVOLUTION_MIN_LENGTH = 1024
 
 
 def oscillator_coefficients(raw_A: Tensor, raw_G: Tensor, raw_dt: Tensor) -> tuple[Tensor, Tensor, Tensor]:

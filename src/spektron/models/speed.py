@@ -1,7 +1,7 @@
 """How fast the model's building blocks run on this machine (``spektron bench model``).
 
 Three ways to run a D-LinOSS layer's recurrence side by side — the sequential loop (the
-reference), the odd/even parallel scan and the FFT convolution — forward + backward at
+reference), the odd/even parallel scan and the chunked convolution — forward + backward at
 several sequence lengths, then the whole default model's throughput for training
 (forward + backward) and for inference (forward, no gradients). Each measurement runs
 in a forked child process so that its peak memory is its own (Linux; elsewhere the
@@ -18,16 +18,26 @@ from typing import Any, Callable
 
 __all__ = ["PATHS", "run_model_benchmark"]
 
-PATHS = ("sequential", "parallel", "convolution")
+#: ``"none"`` is the same step without the recurrence (the gain, the loss, backward): the
+#: floor every path pays, which bounds the speed-up any path can show over the loop.
+PATHS = ("sequential", "parallel", "convolution", "none")
 
 
-def _median_seconds(fn: Callable[[], Any], repeats: int, warmup: int = 1) -> float:
+def _median_seconds(fn: Callable[[], Any], repeats: int, device: str = "cpu", warmup: int = 1) -> float:
+    import torch
+
+    def sync() -> None:  # kernels on an accelerator run asynchronously
+        if device != "cpu":
+            torch.cuda.synchronize(device)
+
     for _ in range(warmup):
         fn()
     times = []
     for _ in range(repeats):
+        sync()
         start = time.perf_counter()
         fn()
+        sync()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
 
@@ -44,8 +54,17 @@ def _rss_kib(field: str) -> float:
     return float("nan")
 
 
-def _isolated(task: Callable[..., float], *args) -> tuple[float, float]:
-    """(seconds, peak extra MiB) of ``task(*args)`` in a forked child, or in-process without fork."""
+def _isolated(task: Callable[..., float], *args, device: str = "cpu") -> tuple[float, float]:
+    """(seconds, peak extra MiB) of ``task(*args)`` in a forked child, or in-process without
+    fork; on an accelerator in-process, with the peak from the device's allocator."""
+    if device != "cpu":
+        import torch
+
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats(device)
+        base = torch.cuda.memory_allocated(device)
+        seconds = task(*args)
+        return seconds, (torch.cuda.max_memory_allocated(device) - base) / 2**20
     if "fork" not in mp.get_all_start_methods():
         return task(*args), float("nan")
     ctx = mp.get_context("fork")
@@ -59,7 +78,8 @@ def _measure(task, args) -> tuple[float, float]:
     return seconds, (_rss_kib("VmHWM") - start) / 1024.0
 
 
-def _scan_task(path: str, length: int, batch: int, states: int, repeats: int, threads: int, seed: int) -> float:
+def _scan_task(path: str, length: int, batch: int, states: int, repeats: int, threads: int, seed: int,
+               device: str = "cpu") -> float:
     import torch
 
     from spektron.models.dlinoss import discretise, ring_init
@@ -67,21 +87,24 @@ def _scan_task(path: str, length: int, batch: int, states: int, repeats: int, th
 
     torch.set_num_threads(threads)
     init = ring_init(states, generator=torch.Generator().manual_seed(seed))
-    raw = [init[k].float().requires_grad_() for k in ("raw_A", "raw_G", "raw_dt")]
-    u = torch.randn(batch, length, states, generator=torch.Generator().manual_seed(seed), requires_grad=True)
+    raw = [init[k].float().to(device).requires_grad_() for k in ("raw_A", "raw_G", "raw_dt")]
+    u = torch.randn(batch, length, states, generator=torch.Generator().manual_seed(seed)).to(device).requires_grad_()
 
     def step() -> None:
         M, gains = discretise(*raw)
         if path == "convolution":
             x = convolution_scan(M, gains, u, component=1)
+        elif path == "none":
+            x = u * gains[:, 1]
         else:
             x = (parallel_scan if path == "parallel" else sequential_scan)(M, u.unsqueeze(-1) * gains)[..., 1]
         x.square().mean().backward()
 
-    return _median_seconds(step, repeats)
+    return _median_seconds(step, repeats, device)
 
 
-def _model_task(mode: str, scan_method: str, batch: int, channels: int, repeats: int, threads: int, seed: int) -> float:
+def _model_task(mode: str, scan_method: str, batch: int, channels: int, repeats: int, threads: int, seed: int,
+                device: str = "cpu") -> float:
     import torch
 
     from spektron.models import SpektronConfig, SpektronModel
@@ -89,11 +112,11 @@ def _model_task(mode: str, scan_method: str, batch: int, channels: int, repeats:
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
     config = SpektronConfig()
-    model = SpektronModel(config)
+    model = SpektronModel(config).to(device)
     model.scan_method = scan_method
-    x = torch.randn(batch, channels).cumsum(dim=1) * 0.01
-    axis = torch.linspace(4000.0, 10000.0, channels)
-    data = {"x": x, "axis": axis, "instrument": torch.arange(batch) % config.n_instruments}
+    x = (torch.randn(batch, channels).cumsum(dim=1) * 0.01).to(device)
+    axis = torch.linspace(4000.0, 10000.0, channels, device=device)
+    data = {"x": x, "axis": axis, "instrument": (torch.arange(batch) % config.n_instruments).to(device)}
 
     def train_step() -> None:
         model.train()
@@ -105,7 +128,21 @@ def _model_task(mode: str, scan_method: str, batch: int, channels: int, repeats:
         with torch.no_grad():
             model.encode(x, axis)
 
-    return _median_seconds(train_step if mode == "train" else infer_step, repeats)
+    return _median_seconds(train_step if mode == "train" else infer_step, repeats, device)
+
+
+def _check_device(device: str) -> str:
+    import torch
+
+    try:
+        parsed = torch.device(device)
+    except RuntimeError:
+        raise ValueError(f"unknown device {device!r}; use 'cpu' or 'cuda'") from None
+    if parsed.type == "cpu":
+        return "cpu"
+    if parsed.type != "cuda" or not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} is not available here (CUDA available: {torch.cuda.is_available()})")
+    return str(parsed)
 
 
 def run_model_benchmark(
@@ -119,13 +156,17 @@ def run_model_benchmark(
     seed: int = 0,
     paths: tuple[str, ...] = PATHS,
     model: bool = True,
+    device: str = "cpu",
 ) -> dict[str, Any]:
     """Scan paths side by side per length, and the default model's spectra per second.
 
     Returns ``{"scan": [{"length", "<path>_s", "<path>_mib", "speedup_<path>"} …],
     "model": [{"scan_method", "train_spectra_per_s", "infer_spectra_per_s", "train_mib"} …],
-    …}`` (speed-ups are against the sequential loop).
+    …}`` (speed-ups are against the sequential loop). ``device`` is a torch device (``"cpu"``,
+    ``"cuda"``, ``"cuda:1"``); on an accelerator the runs stay in this process and the
+    memory columns are the allocator's peak.
     """
+    device = _check_device(device)
     unknown = [p for p in paths if p not in PATHS]
     if unknown:
         raise ValueError(f"unknown scan path(s) {', '.join(unknown)}; choose from {', '.join(PATHS)}")
@@ -134,7 +175,7 @@ def run_model_benchmark(
         row: dict[str, Any] = {"length": L}
         for path in paths:
             row[f"{path}_s"], row[f"{path}_mib"] = _isolated(_scan_task, path, L, scan_batch, scan_states, repeats,
-                                                             threads, seed)
+                                                             threads, seed, device, device=device)
         if "sequential" in paths:
             for path in paths:
                 row[f"speedup_{path}"] = row["sequential_s"] / row[f"{path}_s"]
@@ -142,8 +183,10 @@ def run_model_benchmark(
     model_rows = []
     if model:
         for method in ("parallel", "auto"):
-            t_train, mib = _isolated(_model_task, "train", method, batch, channels, repeats, threads, seed)
-            t_infer, _ = _isolated(_model_task, "infer", method, batch, channels, repeats, threads, seed)
+            t_train, mib = _isolated(_model_task, "train", method, batch, channels, repeats, threads, seed,
+                                     device, device=device)
+            t_infer, _ = _isolated(_model_task, "infer", method, batch, channels, repeats, threads, seed,
+                                   device, device=device)
             model_rows.append({"scan_method": method, "train_spectra_per_s": batch / t_train,
                                "infer_spectra_per_s": batch / t_infer, "train_mib": mib})
     from spektron.models import SpektronConfig, SpektronModel
@@ -151,6 +194,7 @@ def run_model_benchmark(
     config = SpektronConfig()
     return {
         "threads": threads,
+        "device": device,
         "n_parameters": SpektronModel(config).n_parameters(),
         "config": f"d_model={config.d_model}, n_layers={config.n_layers}, state_size={config.state_size}"
                   f" x{2 if config.bidirectional else 1}, experts={config.moe_experts} (top {config.moe_top_k})"

@@ -73,7 +73,7 @@ class SpektronModel(nn.Module):
     ----------
     scan_method : ``"auto"``, ``"convolution"``, ``"parallel"`` or ``"sequential"``
         How the D-LinOSS layers run their recurrence: ``"auto"`` (default) takes the
-        FFT convolution for sequences of at least
+        chunked convolution for sequences of at least
         :data:`~spektron.models.dlinoss.CONVOLUTION_MIN_LENGTH` patches and the
         parallel scan for shorter ones; the sequential loop is the slow reference.
 
