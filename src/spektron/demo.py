@@ -33,7 +33,9 @@ __all__ = ["DemoPlan", "DemoResult", "demo_plan", "run_demo", "synthetic_transfe
 
 DATASETS = ("synthetic", "corn")
 CLASSICAL = ("none", "target", "meancorr", "ds", "pds", "sbc", "augment")
-SPEKTRON = ("spektron", "spektron-nottt", "spektron-deep")
+SPEKTRON = ("spektron", "spektron-nottt")
+#: The first build's deep pipeline, added by ``deep=True`` (about 7 s per cell on 2 cores).
+DEEP = ("spektron-deep",)
 CORN_UNITS = {"moisture": "% w/w", "oil": "% w/w", "protein": "% w/w", "starch": "% w/w"}
 CONCENTRATION_UNIT = "relative concentration (0–1)"
 
@@ -64,8 +66,8 @@ class DemoPlan:
     projection: str = "umap"
 
 
-def demo_plan(dataset: str = "synthetic", quick: bool = False, seed: int = 0) -> DemoPlan:
-    """The stage sizes of a demo run."""
+def demo_plan(dataset: str = "synthetic", quick: bool = False, seed: int = 0, deep: bool = False) -> DemoPlan:
+    """The stage sizes of a demo run (``deep`` adds the first build's deep pipeline)."""
     if dataset not in DATASETS:
         raise ValueError(f"unknown demo data set {dataset!r}; choose one of {', '.join(DATASETS)}")
     region = "nir" if dataset == "corn" else "mir"
@@ -76,13 +78,13 @@ def demo_plan(dataset: str = "synthetic", quick: bool = False, seed: int = 0) ->
                          "data.n_molecules": 128, "data.n_eval_molecules": 16, "model.d_model": 32,
                          "model.n_layers": 1, "model.state_size": 16, "model.z_chem_dim": 16,
                          "model.z_inst_dim": 8, "model.classifier_hidden": 32, "model.moe_every": 0})
-        return DemoPlan(pretrain, n_samples=60, n_properties=1, methods=CLASSICAL + ("spektron", "spektron-deep"),
+        return DemoPlan(pretrain, n_samples=60, n_properties=1, methods=CLASSICAL + ("spektron",) + DEEP * deep,
                         spektron_params={"steps": 8, "batch_size": 16}, projection="pca")
     # The packaged small.toml run as it is (600 steps, ~90 s on 2 cores). Measured on the
     # demo: cross-instrument retrieval 87 % after 150 steps, 98 % after 600; the z_chem
     # instrument probe stays above chance either way (45 % / 44 % vs 25 %) — the report says so.
     pretrain.update({"steps": 600, "log_every": 5})
-    return DemoPlan(pretrain, spektron_params={"steps": 60})
+    return DemoPlan(pretrain, methods=CLASSICAL + SPEKTRON + DEEP * deep, spektron_params={"steps": 60})
 
 
 # ---------------------------------------------------------------------- data
@@ -151,6 +153,7 @@ class DemoResult:
     report_path: Path
     checks: list
     timings: dict[str, float]
+    pretrain_from_cache: bool = False
 
 
 def _load_pretrain_config(overrides: dict[str, Any]):
@@ -171,14 +174,21 @@ def run_demo(
     seed: int = 0,
     progress: bool = True,
     echo: Callable[[str], None] = print,
+    cache: bool = True,
+    deep: bool = False,
 ) -> DemoResult:
-    """Run the demo into ``out`` (a run directory, see :mod:`spektron.report.run`)."""
+    """Run the demo into ``out`` (a run directory, see :mod:`spektron.report.run`).
+
+    ``cache``: reuse a pretrained model of the same configuration from the user cache
+    (:mod:`spektron.training.cache`) and keep a newly pretrained one there; ``deep``:
+    also benchmark the first build's deep pipeline (``spektron-deep``, ~45 s more)."""
     from spektron.evaluation.benchmark import run_benchmark, write_results
     from spektron.report.html import write_report
     from spektron.report.run import DEMO, EMBEDDINGS, TTT, compute_embeddings, save_embeddings
+    from spektron.training.cache import load_cached_run, store_run
     from spektron.training.trainer import pretrain
 
-    plan = demo_plan(dataset, quick, seed)
+    plan = demo_plan(dataset, quick, seed, deep=deep)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     t_start = time.perf_counter()
@@ -206,14 +216,25 @@ def run_demo(
                        f"pretraining); predict {', '.join(properties)}; k ∈ {{{', '.join(map(str, plan.ks))}}}")
     echo(f"[1/4] data: {description}")
 
-    # 2. pretraining
-    echo(f"[2/4] pretraining {config.steps} steps (model d_model={config.model.d_model}, "
-         f"{config.model.n_layers} blocks) on the built-in {config.data.region.upper()} generator → {out}")
+    # 2. pretraining (or the same run from the cache)
     t0 = time.perf_counter()
-    result = pretrain(config, out, progress=progress)
+    result = load_cached_run(config, out) if cache else None
+    from_cache = result is not None
+    if from_cache:
+        echo(f"[2/4] pretrained model from the cache ({config.steps} steps, trained in {result.wall_time_s:.0f} s; "
+             "--no-cache retrains) → " + str(out))
+    else:
+        echo(f"[2/4] pretraining {config.steps} steps (model d_model={config.model.d_model}, "
+             f"{config.model.n_layers} blocks) on the built-in {config.data.region.upper()} generator → {out}")
+        result = pretrain(config, out, progress=progress)
+        if result.interrupted or result.model_path is None:
+            raise KeyboardInterrupt("pretraining was interrupted")
+        if cache:
+            try:
+                store_run(config, result)
+            except OSError as exc:  # a read-only or full cache costs the next run time, nothing else
+                echo(f"note: could not keep the pretrained model in the cache ({exc})")
     timings["pretrain_s"] = time.perf_counter() - t0
-    if result.interrupted or result.model_path is None:
-        raise KeyboardInterrupt("pretraining was interrupted")
     echo(result.summary())
 
     # 3. transfer benchmark
@@ -240,12 +261,12 @@ def run_demo(
     (out / DEMO).write_text(json.dumps({
         "dataset": dataset, "quick": quick, "seed": seed, "description": description, "pairs": pairs,
         "properties": properties, "property_units": units, "instrument_names": inst_names,
-        "plan": asdict(plan), **timings,
+        "plan": asdict(plan), "pretrain_from_cache": from_cache, **timings,
     }, indent=1, default=str), encoding="utf-8")
     report = write_report(out, projection=plan.projection)
     timings["report_s"] = time.perf_counter() - t0
     timings["total_s"] = time.perf_counter() - t_start
-    return DemoResult(out, report.html_path, report.checks, timings)
+    return DemoResult(out, report.html_path, report.checks, timings, from_cache)
 
 
 def _ttt_records(data, pairs: str, prop: str, ks, params: dict | None, seed: int) -> list[dict[str, Any]]:

@@ -224,7 +224,8 @@ def _summary_rows(run: RunData) -> list[tuple[str, str]]:
     for key, label in (("pretrain_s", "pretraining wall time"), ("benchmark_s", "transfer benchmark wall time"),
                        ("total_s", "demo wall time before the report")):
         if key in demo:
-            rows.append((label, f"{demo[key]:.0f} s"))
+            cached = " (model from the cache)" if key == "pretrain_s" and demo.get("pretrain_from_cache") else ""
+            rows.append((label, f"{demo[key]:.0f} s{cached}"))
     return rows
 
 
