@@ -7,7 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from spektron.baselines.calibration import PLSCalibration
-from spektron.baselines.strategies import TransferStrategy
+from spektron.methods.base import TransferStrategy
 from spektron.cli.main import app
 
 runner = CliRunner()
@@ -115,7 +115,7 @@ class _ScaledMaster(TransferStrategy):
 def test_parallel_jobs_give_the_same_records_in_the_same_order(paired_dir):
     from spektron.data.paired import load_paired_directory
     from spektron.evaluation import run_benchmark
-    from spektron.evaluation.registry import register_method
+    from spektron.methods.registry import register_method
 
     register_method("test-scaled-master", _ScaledMaster, requires_pairs=False)
     data = load_paired_directory(paired_dir)
@@ -145,7 +145,7 @@ class _FailsAtSmallK(_ScaledMaster):
 def test_a_failing_method_is_recorded_reported_and_the_run_goes_on(paired_dir, tmp_path):
     from spektron.data.paired import load_paired_directory
     from spektron.evaluation import run_benchmark, write_results
-    from spektron.evaluation.registry import register_method
+    from spektron.methods.registry import register_method
 
     register_method("test-fails-small-k", _FailsAtSmallK, requires_pairs=False)
     data = load_paired_directory(paired_dir)

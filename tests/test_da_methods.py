@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from spektron.evaluation.context import TransferContext
-from spektron.evaluation.registry import get_method, method_spec
+from spektron.methods.context import TransferContext
+from spektron.methods.registry import get_method, method_spec
 from spektron.transfer.da_methods import AlignedSpektronTransfer
 
 from instrument_pair import AXIS, TINY, synthetic_pair

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from spektron.evaluation import TransferContext
-from spektron.evaluation.registry import get_method
+from spektron.methods import TransferContext
+from spektron.methods.registry import get_method
 from spektron.transfer.nuisance_transfer import NuisanceTransfer
 
 from instrument_pair import AXIS, TINY, synthetic_pair

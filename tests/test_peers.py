@@ -5,7 +5,7 @@ import pytest
 
 from spektron.baselines import PLSCalibration
 from spektron.baselines.peers import _master_vector, available_peers
-from spektron.evaluation import TransferContext, get_method
+from spektron.methods import TransferContext, get_method
 
 PEERS = ["pynir-pfce-ss", "pynir-pfce-ns", "pynir-pfce-fs", "dipls", "pycaltransfer-ds", "pycaltransfer-epo",
          "skada-coral", "skada-linot", "skada-sa"]

@@ -8,8 +8,8 @@ from spektron.baselines import (
     PLSCalibration,
     SlopeBiasCorrection,
 )
-from spektron.evaluation import TransferContext, available_methods, get_method, register_method
-from spektron.evaluation.registry import method_spec
+from spektron.methods import TransferContext, available_methods, get_method, register_method
+from spektron.methods.registry import method_spec
 
 CLASSICAL = ["none", "target", "ds", "pds", "sst", "sbc", "augment", "meancorr"]
 

@@ -8,8 +8,8 @@ import pickle
 import numpy as np
 import pytest
 
-from spektron.evaluation.context import TransferContext
-from spektron.evaluation.registry import get_method
+from spektron.methods.context import TransferContext
+from spektron.methods.registry import get_method
 from spektron.transfer import SpektronTransfer
 
 from instrument_pair import AXIS, TINY, synthetic_pair

@@ -3,9 +3,9 @@
 Data → models → training → transfer → evaluation; see ``docs/architecture.md``.
 """
 
+from spektron._version import __version__
 from spektron.data.spectra import SpectralData
 
-__version__ = "0.1.0"
 __all__ = ["SpectralData", "__version__", "load_model"]
 
 

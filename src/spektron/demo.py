@@ -282,7 +282,7 @@ def _ttt_records(data, pairs: str, prop: str, ks, params: dict | None, seed: int
         return []
     from spektron.evaluation.benchmark import parse_pairs
     from spektron.evaluation.protocol import make_split
-    from spektron.evaluation.registry import get_method
+    from spektron.methods.registry import get_method
 
     out = []
     for master, target in parse_pairs(pairs)[-1:]:  # the last pair's models are the ones still cached

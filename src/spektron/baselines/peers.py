@@ -48,8 +48,8 @@ import warnings
 import numpy as np
 
 from spektron.baselines.calibration import PLSCalibration
-from spektron.baselines.strategies import TransferStrategy
-from spektron.evaluation.registry import register_method
+from spektron.baselines.strategies import CalibratedStrategy
+from spektron.methods.registry import register_method
 
 __all__ = ["available_peers"]
 
@@ -60,7 +60,7 @@ def _has(module: str) -> bool:
 
 def available_peers() -> list[str]:
     """Names of the peer methods whose packages are installed."""
-    from spektron.evaluation.registry import available_methods
+    from spektron.methods.registry import available_methods
 
     return [m for m in available_methods() if m.startswith(("pynir-", "pycaltransfer-", "skada-")) or m == "dipls"]
 
@@ -76,7 +76,7 @@ def _master_vector(model: PLSCalibration) -> np.ndarray:
     return np.concatenate([[intercept], coef])
 
 
-class _PFCE(TransferStrategy):
+class _PFCE(CalibratedStrategy):
     """PFCE from pynir (see the module docstring); ``thres`` and ``constr_type`` are
     pynir's ``thres`` and ``constrType``."""
 
@@ -110,7 +110,7 @@ class _PFCE(TransferStrategy):
         return self.pfce_.transform(X)
 
 
-class _EPO(TransferStrategy):
+class _EPO(CalibratedStrategy):
     """External parameter orthogonalisation from pycaltransfer: project out the
     ``n_components`` main directions of the master − target difference of the
     transfer pairs, recalibrate the PLS on the projected master calibration set, and
@@ -134,7 +134,7 @@ class _EPO(TransferStrategy):
         return self.model_.predict(X @ self.E_)
 
 
-class _PycaltransferDS(TransferStrategy):
+class _PycaltransferDS(CalibratedStrategy):
     """pycaltransfer's DS (PCR-based): target spectra → ``X F + a``, then the master
     model. ``n_components=None`` uses as many principal components as the k pairs
     support, k − 1 after centring (classical, unregularised DS); k ≥ 2."""
@@ -161,7 +161,7 @@ class _PycaltransferDS(TransferStrategy):
         return self.model_.predict(X @ self.F_ + self.a_)
 
 
-class _DIPLS(TransferStrategy):
+class _DIPLS(CalibratedStrategy):
     """di-PLS from diPLSlib: latent variables that predict y on the master calibration
     set while matching the master and unlabelled target score variances.
     ``n_components=None`` takes the master PLS's CV choice. The regularisation ``l``
@@ -202,7 +202,7 @@ class _DIPLS(TransferStrategy):
         return (X - self.target_mean_) @ self.coef_ + self.y_mean_
 
 
-class _SkadaAdapter(TransferStrategy):
+class _SkadaAdapter(CalibratedStrategy):
     """A skada adapter on the spectra, then a PLS fitted on the adapted master
     calibration set (see the module docstring). ``n_components=None`` takes the master
     PLS's cross-validated choice; it is also the subspace dimension of ``skada-sa``."""

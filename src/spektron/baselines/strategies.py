@@ -25,18 +25,15 @@ from __future__ import annotations
 
 import numpy as np
 from chemotools.adaptation import SpectralSpaceTransform
-from sklearn.base import BaseEstimator
 from sklearn.model_selection import KFold
-from sklearn.utils.validation import check_is_fitted
 
 from spektron.baselines.calibration import PLSCalibration
 from spektron.baselines.standardization import DirectStandardization, PiecewiseDirectStandardization
-from spektron.data.spectra import check_spectra
-from spektron.evaluation.context import TransferContext
-from spektron.evaluation.registry import register_method
+from spektron.methods.base import TransferStrategy
+from spektron.methods.registry import register_method
 
 __all__ = [
-    "TransferStrategy",
+    "CalibratedStrategy",
     "NoTransfer",
     "TargetCalibration",
     "DirectStandardizationTransfer",
@@ -48,47 +45,17 @@ __all__ = [
 ]
 
 
-class TransferStrategy(BaseEstimator):
-    """Base class: a method that learns from a :class:`TransferContext`.
-
-    Subclasses set ``name`` and ``requires_pairs`` and implement ``_fit(context)`` and
-    ``_predict(X)``; the base class validates the context, the k ≥ 1 requirement and
-    the channel count of the spectra to predict.
-    """
-
-    name: str = "strategy"
-    requires_pairs: bool = False
-
-    def fit(self, context: TransferContext) -> "TransferStrategy":
-        if not isinstance(context, TransferContext):
-            raise TypeError(f"{type(self).__name__}.fit expects a TransferContext, got {type(context).__name__}")
-        if self.requires_pairs:
-            context.require_pairs(self.name)
-        self.n_features_in_ = context.n_channels
-        self._fit(context)
-        self.fitted_ = True
-        return self
-
-    def predict(self, X) -> np.ndarray:
-        check_is_fitted(self, "fitted_")
-        X = check_spectra(X, "target spectra")
-        if X.shape[1] != self.n_features_in_:
-            raise ValueError(f"target spectra have {X.shape[1]} channels, the method was fitted on {self.n_features_in_}")
-        return np.asarray(self._predict(X), dtype=float).ravel()
+class CalibratedStrategy(TransferStrategy):
+    """A strategy built on a master calibration: ``calibration`` (an estimator with
+    ``fit``/``predict``), a :class:`PLSCalibration` with CV components when None."""
 
     def _calibration(self):
         cal = getattr(self, "calibration", None)
         return PLSCalibration() if cal is None else cal
 
-    def _fit(self, context: TransferContext) -> None:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def _predict(self, X: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
-        raise NotImplementedError
-
 
 @register_method("none", requires_pairs=False, description="master model applied to target spectra unchanged")
-class NoTransfer(TransferStrategy):
+class NoTransfer(CalibratedStrategy):
     """The master calibration applied to target spectra as they are: the upper bound on error."""
 
     name = "none"
@@ -105,7 +72,7 @@ class NoTransfer(TransferStrategy):
 
 
 @register_method("target", requires_pairs=False, description="target's own calibration (lower bound, not a transfer)")
-class TargetCalibration(TransferStrategy):
+class TargetCalibration(CalibratedStrategy):
     """A PLS calibrated on the target instrument's own calibration set.
 
     Not a transfer method: it uses ``context.target_cal_X``/``target_cal_y``, which a
@@ -127,7 +94,7 @@ class TargetCalibration(TransferStrategy):
         return self.model_.predict(X)
 
 
-class _StandardizeThenPredict(TransferStrategy):
+class _StandardizeThenPredict(CalibratedStrategy):
     """Map target spectra into the master's space, then apply the master model."""
 
     requires_pairs = True
@@ -253,7 +220,7 @@ class SpectralSpaceTransfer(_StandardizeThenPredict):
 
 
 @register_method("sbc", requires_pairs=True, description="slope/bias correction of the master model's predictions")
-class SlopeBiasCorrection(TransferStrategy):
+class SlopeBiasCorrection(CalibratedStrategy):
     """Slope/bias correction: regress the transfer samples' reference values on the
     master model's predictions for their target spectra, and apply that line.
 
@@ -286,7 +253,7 @@ class SlopeBiasCorrection(TransferStrategy):
 
 
 @register_method("augment", requires_pairs=True, description="PLS recalibrated on master calibration + k target transfer samples")
-class AugmentedRecalibration(TransferStrategy):
+class AugmentedRecalibration(CalibratedStrategy):
     """Model update: recalibrate PLS on the master calibration set plus the k transfer
     samples as measured on the target (each repeated ``weight`` times), so the model
     learns to ignore the instrument difference the pairs reveal.
@@ -313,7 +280,7 @@ class AugmentedRecalibration(TransferStrategy):
 
 @register_method("meancorr", requires_pairs=False,
                  description="shift target spectra by the master − target mean spectrum (unlabelled), master model")
-class MeanCorrection(TransferStrategy):
+class MeanCorrection(CalibratedStrategy):
     """Instrument-wise mean centring: add ``x̄_master − x̄_target`` to every target
     spectrum, then apply the master model.
 

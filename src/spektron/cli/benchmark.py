@@ -30,7 +30,7 @@ def _thread_params(methods: list[str], threads: int | None) -> dict[str, dict]:
     """``num_threads`` for every method that takes it (unknown names are left to the benchmark's check)."""
     if threads is None:
         return {}
-    from spektron.evaluation.registry import available_methods, get_method
+    from spektron.methods.registry import available_methods, get_method
 
     known = set(available_methods())
     return {m: {"num_threads": int(threads)} for m in methods
@@ -83,9 +83,9 @@ def benchmark(
     from rich.console import Console
     from rich.table import Table
 
-    from spektron.evaluation import available_methods
+    from spektron.methods import available_methods
     from spektron.evaluation.benchmark import run_benchmark, summary_tables, write_results
-    from spektron.evaluation.registry import method_spec
+    from spektron.methods.registry import method_spec
 
     console = Console()
     if not console.is_terminal:  # piped to a file: do not wrap the tables at 80 columns

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from spektron import __version__
+from spektron._version import __version__
 
 app = typer.Typer(
     name="spektron",

@@ -90,7 +90,7 @@ def transfer_command(
         if save is not None and save.is_dir():
             raise ValueError(f"--save {save} is a folder; give a file name for the transfer model")
         if method != "auto":
-            from spektron.evaluation.registry import check_methods
+            from spektron.methods.registry import check_methods
 
             check_methods([method])
         mdata = read_spectra(master)

@@ -3,7 +3,7 @@
 ``run_benchmark`` loops repeats × instrument pairs × properties × k × methods over one
 :class:`~spektron.evaluation.protocol.ProtocolSplit` per (repeat, pair, property), so
 every method sees the same samples, and shares fitted models through one
-:class:`~spektron.evaluation.context.ModelCache` (the master PLS is fitted once per
+:class:`~spektron.methods.context.ModelCache` (the master PLS is fitted once per
 split and property, not once per method and k). Writers produce ``results.json``,
 ``results.csv``, ``summary.md`` and one RMSEP-vs-k plot per pair and property.
 """
@@ -20,10 +20,10 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from spektron.evaluation.context import ModelCache
+from spektron.methods.context import ModelCache
 from spektron.evaluation.metrics import regression_metrics
 from spektron.evaluation.protocol import check_protocol, describe_unlabelled, make_split
-from spektron.evaluation.registry import check_methods, method_spec
+from spektron.methods.registry import check_methods, method_spec
 
 __all__ = [
     "RECORD_KEYS",

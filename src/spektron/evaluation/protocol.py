@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from spektron.evaluation.context import ModelCache, TransferContext
+from spektron.methods.context import ModelCache, TransferContext
 from spektron.evaluation.splits import calibration_test_split, select_transfer
 
 __all__ = ["ProtocolSplit", "make_split", "check_protocol", "repeat_seeds", "valid_rows", "UNLABELLED",

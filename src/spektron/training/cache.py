@@ -43,7 +43,7 @@ def cache_key(config: TrainConfig) -> str:
     development install does not reuse a model the edited code would not train)."""
     import torch
 
-    from spektron import __version__
+    from spektron._version import __version__
 
     payload = json.dumps({"config": config.to_dict(), "spektron": __version__, "torch": torch.__version__,
                           "source": _source_digest()}, sort_keys=True, default=str)

@@ -49,8 +49,8 @@ from collections import OrderedDict
 
 import numpy as np
 
-from spektron.baselines.strategies import TransferStrategy
-from spektron.evaluation.registry import register_method
+from spektron.methods.base import TransferStrategy
+from spektron.methods.registry import register_method
 from spektron.transfer.estimator import SpektronTransfer
 from spektron.transfer.methods import resolve_checkpoint
 

@@ -45,8 +45,8 @@ from collections import OrderedDict
 
 import numpy as np
 
-from spektron.baselines.strategies import TransferStrategy
-from spektron.evaluation.registry import register_method
+from spektron.methods.base import TransferStrategy
+from spektron.methods.registry import register_method
 
 __all__ = ["NuisanceStrategy", "SpektronStrategy", "SpektronNoTTT", "SpektronNoGRL", "SpektronNoSplit",
            "CHECKPOINT_ENV", "resolve_checkpoint"]

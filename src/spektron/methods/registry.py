@@ -1,5 +1,8 @@
 """Transfer methods by name, so the harness and the CLI never import them directly.
 
+This module imports nothing of the package: the built-in methods register themselves
+when :mod:`spektron.methods.catalogue` imports their modules, on the first lookup.
+
 A method is registered with a factory returning a fresh strategy (a scikit-learn
 style estimator with ``fit(context)`` / ``predict(X_target)``). Later modules add
 theirs with one decorator, without touching the benchmark::
@@ -29,14 +32,14 @@ _BUILTINS_LOADED = False
 
 
 def _load_builtins() -> None:
-    """Import the modules that register the built-in methods (once, lazily)."""
+    """Import the catalogue of built-in methods (once, on the first lookup)."""
     global _BUILTINS_LOADED
     if _BUILTINS_LOADED:
         return
     _BUILTINS_LOADED = True
-    import spektron.baselines  # noqa: F401  (registers none/target/ds/pds/sst/sbc/augment and peers)
-    import spektron.transfer.methods  # noqa: F401  (registers spektron and its ablations; torch loads lazily)
-    import spektron.transfer.da_methods  # noqa: F401  (registers coral/mmd/dann/lora; torch loads lazily)
+    import importlib
+
+    importlib.import_module("spektron.methods.catalogue")
 
 
 def register_method(name: str, factory: Callable | None = None, *, requires_pairs: bool, description: str = ""):
