@@ -216,3 +216,20 @@ def test_replace_revalidates_and_drops_names_with_properties():
     assert d.replace(properties=None).property_names == ()
     with pytest.raises(ValueError, match="non-finite"):
         d.replace(X=np.full((2, 5), np.nan))
+
+
+def test_channel_count_of_a_fitted_estimator_checked_in_one_place():
+    """Every fitted estimator asks check_spectra for its channel count, so the error reads
+    the same everywhere: the name, the count given, what was fitted and its count."""
+    from spektron.baselines import DirectStandardization, PLSCalibration
+    from spektron.data.spectra import check_spectra
+
+    assert check_spectra(np.ones((2, 5)), n_channels=5).shape == (2, 5)
+    with pytest.raises(ValueError, match="^target spectra have 4 channels but the method was fitted on 5$"):
+        check_spectra(np.ones((2, 4)), "target spectra", 5, "the method was fitted on")
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(30, 12)), rng.normal(size=30)
+    with pytest.raises(ValueError, match="spectra have 11 channels but the model was calibrated on 12"):
+        PLSCalibration(max_components=3).fit(X, y).predict(X[:, :11])
+    with pytest.raises(ValueError, match="spectra have 11 channels but the map was fitted on 12"):
+        DirectStandardization().fit(X[:10] + 0.1, X_master=X[:10]).transform(X[:, :11])

@@ -158,9 +158,7 @@ class PLSCalibration(RegressorMixin, BaseEstimator):
 
     def predict(self, X) -> np.ndarray:
         check_is_fitted(self, "pls_")
-        X = check_spectra(X, "spectra")
-        if X.shape[1] != self.n_features_in_:
-            raise ValueError(f"spectra have {X.shape[1]} channels but the model was calibrated on {self.n_features_in_}")
+        X = check_spectra(X, "spectra", self.n_features_in_, "the model was calibrated on")
         if self.preprocessing_ is not None:
             X = self.preprocessing_.transform(X)
         return self.pls_.predict(X).ravel()

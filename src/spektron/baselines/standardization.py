@@ -166,9 +166,7 @@ class DirectStandardization(TransformerMixin, BaseEstimator):
 
     def transform(self, X) -> np.ndarray:
         check_is_fitted(self, "offset_")
-        X = check_spectra(X, "spectra")
-        if X.shape[1] != self.n_features_in_:
-            raise ValueError(f"spectra have {X.shape[1]} channels, the map was fitted on {self.n_features_in_}")
+        X = check_spectra(X, "spectra", self.n_features_in_, "the map was fitted on")
         return X + self.offset_ + ((X - self.mean_target_) @ self.left_) @ self.right_
 
 
@@ -230,8 +228,6 @@ class PiecewiseDirectStandardization(TransformerMixin, BaseEstimator):
 
     def transform(self, X) -> np.ndarray:
         check_is_fitted(self, "coef_")
-        X = check_spectra(X, "spectra")
-        if X.shape[1] != self.n_features_in_:
-            raise ValueError(f"spectra have {X.shape[1]} channels, the map was fitted on {self.n_features_in_}")
+        X = check_spectra(X, "spectra", self.n_features_in_, "the map was fitted on")
         W = self._windows(X - self.mean_target_)  # (n, p, w)
         return X + self.offset_ + np.einsum("npw,pw->np", W, self.coef_)

@@ -63,8 +63,11 @@ def check_axis(axis: np.ndarray, n_channels: int | None = None, name: str = "axi
     return axis
 
 
-def check_spectra(X: np.ndarray, name: str = "spectra") -> np.ndarray:
-    """Validate a spectra matrix: 2-D, non-empty, finite."""
+def check_spectra(X: np.ndarray, name: str = "spectra", n_channels: int | None = None,
+                  fitted: str = "the model was fitted on") -> np.ndarray:
+    """Validate a spectra matrix: 2-D, non-empty, finite, and with ``n_channels``
+    columns when given (a fitted estimator's ``n_features_in_``; ``fitted`` says what
+    was fitted in the error: "spectra have 99 channels but the model was fitted on 100")."""
     X = np.asarray(X, dtype=float)
     if X.ndim == 1:
         X = X[None, :]
@@ -77,6 +80,8 @@ def check_spectra(X: np.ndarray, name: str = "spectra") -> np.ndarray:
         raise ValueError(
             f"{name} contains non-finite values (NaN or inf), first at row {bad[0]}, column {bad[1]}"
         )
+    if n_channels is not None and X.shape[1] != n_channels:
+        raise ValueError(f"{name} have {X.shape[1]} channels but {fitted} {n_channels}")
     return X
 
 

@@ -40,9 +40,7 @@ class TransferStrategy(BaseEstimator):
 
     def predict(self, X) -> np.ndarray:
         check_is_fitted(self, "fitted_")
-        X = check_spectra(X, "target spectra")
-        if X.shape[1] != self.n_features_in_:
-            raise ValueError(f"target spectra have {X.shape[1]} channels, the method was fitted on {self.n_features_in_}")
+        X = check_spectra(X, "target spectra", self.n_features_in_, "the method was fitted on")
         return np.asarray(self._predict(X), dtype=float).ravel()
 
     def _fit(self, context: TransferContext) -> None:  # pragma: no cover - abstract

@@ -202,10 +202,7 @@ class NuisanceTransfer(BaseEstimator):
         return weights
 
     def _spectra(self, X, name: str) -> np.ndarray:
-        X = check_spectra(X, name)
-        if X.shape[1] != self.n_features_in_:
-            raise ValueError(f"{name} have {X.shape[1]} channels but the master spectra have {self.n_features_in_}")
-        return X
+        return check_spectra(X, name, self.n_features_in_, "the master spectra have")
 
     # ------------------------------------------------------------------- fit
     def fit(self, master_X, master_y, *, axis=None, unit: str = "nm", pairs=None,

@@ -119,9 +119,7 @@ class CalibrationDomain(BaseEstimator):
     def scores(self, X) -> tuple[np.ndarray, np.ndarray]:
         """``(T², Q)`` of each spectrum, (n,) each."""
         check_is_fitted(self, "components_")
-        X = check_spectra(X, "spectra")
-        if X.shape[1] != self.n_features_in_:
-            raise ValueError(f"spectra have {X.shape[1]} channels but the calibration domain has {self.n_features_in_}")
+        X = check_spectra(X, "spectra", self.n_features_in_, "the calibration domain has")
         Xc = X - self.mean_
         t2 = np.sum((Xc @ self.components_.T) ** 2 / self.variances_, axis=1)
         q = np.sum((Xc - (Xc @ self.plane_) @ self.plane_.T) ** 2, axis=1)
