@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from spektron.evaluation.benchmark import summary_markdown
+from spektron.evaluation.results import summary_markdown
 from spektron.evaluation.standing import field_ranking, k_trend, method_standing, standing_markdown
 
 

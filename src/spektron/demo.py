@@ -182,7 +182,8 @@ def run_demo(
     ``cache``: reuse a pretrained model of the same configuration from the user cache
     (:mod:`spektron.training.cache`) and keep a newly pretrained one there; ``deep``:
     also benchmark the first build's deep pipeline (``spektron-deep``, ~45 s more)."""
-    from spektron.evaluation.benchmark import run_benchmark, write_results
+    from spektron.evaluation.benchmark import run_benchmark
+    from spektron.evaluation.results import write_results
     from spektron.report.html import write_report
     from spektron.report.run import DEMO, EMBEDDINGS, TTT, compute_embeddings, save_embeddings
     from spektron.training.cache import load_cached_run, store_run

@@ -84,7 +84,8 @@ def benchmark(
     from rich.table import Table
 
     from spektron.methods import available_methods
-    from spektron.evaluation.benchmark import run_benchmark, summary_tables, write_results
+    from spektron.evaluation.benchmark import run_benchmark
+    from spektron.evaluation.results import summary_tables, write_results
     from spektron.methods.registry import method_spec
 
     console = Console()

@@ -1,40 +1,29 @@
-"""Run a calibration-transfer benchmark sweep and write its results.
+"""Run a calibration-transfer benchmark sweep: records, one per method and cell.
 
 ``run_benchmark`` loops repeats × instrument pairs × properties × k × methods over one
 :class:`~spektron.evaluation.protocol.ProtocolSplit` per (repeat, pair, property), so
 every method sees the same samples, and shares fitted models through one
 :class:`~spektron.methods.context.ModelCache` (the master PLS is fitted once per
-split and property, not once per method and k). Writers produce ``results.json``,
-``results.csv``, ``summary.md`` and one RMSEP-vs-k plot per pair and property.
+split and property, not once per method and k). What the records say — tables,
+``summary.md``, plots, files — is :mod:`spektron.evaluation.results`' job.
 """
 
 from __future__ import annotations
 
-import csv
-import json
 import time
 import warnings
 from collections import defaultdict
-from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from spektron.methods.context import ModelCache
 from spektron.evaluation.metrics import regression_metrics
-from spektron.evaluation.protocol import check_protocol, describe_unlabelled, make_split
+from spektron.evaluation.protocol import check_protocol, make_split
+from spektron.evaluation.records import RECORD_KEYS
+from spektron.methods.context import ModelCache
 from spektron.methods.registry import check_methods, method_spec
 
-__all__ = [
-    "RECORD_KEYS",
-    "parse_pairs",
-    "run_benchmark",
-    "summarise",
-    "summary_markdown",
-    "write_results",
-]
-
-RECORD_KEYS = ("method", "master", "target", "property", "k", "selection", "repeat", "rmsep", "r2", "bias", "sep", "n_test")
+__all__ = ["RECORD_KEYS", "parse_pairs", "run_benchmark"]
 
 
 def parse_pairs(text: str | Sequence) -> list[tuple[str, str]]:
@@ -295,115 +284,3 @@ class _Bar:
 
 def _progress(enabled: bool, total: int):
     return _Bar(total) if enabled and total else None
-
-
-# ------------------------------------------------------------------ summaries
-def summarise(records: list[dict]) -> dict[tuple, dict]:
-    """Mean and sd of RMSEP, R², bias, SEP per (master, target, property, method, k), over
-    the records that did not fail (``n``; ``n_failed`` counts the others)."""
-    groups: dict[tuple, list[dict]] = defaultdict(list)
-    for rec in records:
-        groups[(rec["master"], rec["target"], rec["property"], rec["method"], rec["k"])].append(rec)
-    out = {}
-    for key, recs in groups.items():
-        ok = [r for r in recs if "error" not in r]
-        row = {"n": len(ok), "n_failed": len(recs) - len(ok)}
-        for metric in ("rmsep", "r2", "bias", "sep"):
-            v = np.array([r[metric] for r in ok], dtype=float)
-            row[metric] = float(np.mean(v)) if v.size else float("nan")
-            row[metric + "_sd"] = float(np.std(v, ddof=1)) if v.size > 1 else float("nan")
-        out[key] = row
-    return out
-
-
-def _cell(s: dict) -> str:
-    """``RMSEP / R²`` of one summary cell; ``failed`` (or a count of failed repeats)."""
-    if s["n"] == 0:
-        return "failed"
-    text = f"{_fmt(s['rmsep'], s['rmsep_sd'], 3)} / {_fmt(s['r2'], s['r2_sd'], 3)}"
-    return text + (f" ({s['n_failed']} failed)" if s.get("n_failed") else "")
-
-
-def _fmt(mean: float, sd: float, digits: int) -> str:
-    if np.isnan(sd):
-        return f"{mean:.{digits}f}"
-    return f"{mean:.{digits}f} ± {sd:.{digits}f}"
-
-
-def summary_tables(records: list[dict]) -> list[tuple[str, list[str], list[list[str]]]]:
-    """(title, header, rows) per pair and property: method × k, RMSEP and R²."""
-    stats = summarise(records)
-    methods = list(dict.fromkeys(r["method"] for r in records))
-    ks = sorted({r["k"] for r in records})
-    blocks = list(dict.fromkeys((r["master"], r["target"], r["property"]) for r in records))
-    tables = []
-    for master, target, prop in blocks:
-        n = max(s["n"] + s["n_failed"] for (a, b, p, _, _), s in stats.items() if (a, b, p) == (master, target, prop))
-        title = f"{master} → {target}, {prop} (RMSEP / R², mean ± sd over {n} repeat{'s' if n > 1 else ''})"
-        header = ["method"] + [f"k={k}" for k in ks]
-        rows = []
-        for m in methods:
-            row = [m if m != "target" else "target (bound)"]
-            for k in ks:
-                s = stats.get((master, target, prop, m, k))
-                row.append("—" if s is None else _cell(s))
-            rows.append(row)
-        tables.append((title, header, rows))
-    return tables
-
-
-def summary_markdown(records: list[dict], notes: Sequence[str] = (), command: str | None = None) -> str:
-    """``summary.md``: one method × k table per pair and property."""
-    lines = ["# Calibration-transfer benchmark", ""]
-    if command:
-        lines += [f"Command: `{command}`", ""]
-    if records:
-        sel = sorted({r["selection"] for r in records})
-        spl = sorted({r.get("split", "?") for r in records})
-        unl = sorted({r.get("unlabelled", "calibration") for r in records})
-        lines += [f"Split: {', '.join(spl)}; transfer selection: {', '.join(sel)}. Cells: RMSEP / R² on the test set. "
-                  "`target (bound)` is a PLS calibrated on the target's own calibration set — the error no transfer can beat.", "",
-                  "Unlabelled target spectra (k = 0 methods, test-time training): "
-                  + "; ".join(describe_unlabelled(u) for u in unl) + ".", ""]
-    for note in notes:
-        lines.append(f"> Note: {note}")
-    if notes:
-        lines.append("")
-    for title, header, rows in summary_tables(records):
-        lines += [f"## {title}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-        lines += ["| " + " | ".join(row) + " |" for row in rows]
-        lines.append("")
-    if any(r["method"] == "spektron" for r in records):
-        from spektron.evaluation.standing import standing_markdown  # standing reads this module's summaries
-
-        lines.append(standing_markdown(records))
-    return "\n".join(lines)
-
-
-def write_results(
-    records: list[dict],
-    out_dir: str | Path,
-    notes: Sequence[str] = (),
-    command: str | None = None,
-    property_units: dict[str, str] | None = None,
-    plots: bool = True,
-) -> dict[str, list[Path]]:
-    """Write results.json, results.csv, summary.md and the plots; return the paths."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    paths: dict[str, list[Path]] = {}
-    (out / "results.json").write_text(json.dumps(records, indent=1))
-    per_row = ("y_pred", "y_true", "test_rows")  # lists: in results.json only
-    keys = list(RECORD_KEYS) + list(dict.fromkeys(k for rec in records for k in rec
-                                                  if k not in RECORD_KEYS and k not in per_row))
-    with open(out / "results.csv", "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=keys, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(records)
-    (out / "summary.md").write_text(summary_markdown(records, notes, command))
-    paths["tables"] = [out / "results.json", out / "results.csv", out / "summary.md"]
-    if plots and records:
-        from spektron.evaluation.plots import plot_rmsep_vs_k
-
-        paths["plots"] = plot_rmsep_vs_k(records, out, property_units=property_units)
-    return paths

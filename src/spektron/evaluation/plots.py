@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from spektron.evaluation.records import summarise
+
 __all__ = ["plot_rmsep_vs_k"]
 
 
@@ -30,8 +32,6 @@ def plot_rmsep_vs_k(records: list[dict], out_dir: str | Path, property_units: di
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
-    from spektron.evaluation.benchmark import summarise
 
     stats = summarise(records)
     units = property_units or {}

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from typing import Iterable, Sequence
 
-from spektron.evaluation.benchmark import summarise
+from spektron.evaluation.records import summarise
 
 __all__ = ["method_standing", "field_ranking", "k_trend", "standing_markdown", "ABLATIONS"]
 
@@ -149,7 +149,7 @@ def standing_markdown(records: Sequence[dict], method: str = "spektron") -> str:
     lost = [r for r in rows if "best" in r and not r["lowest"]]
     harmful = [r for r in rows if r.get("harmful")]
     lines += ["", f"Lowest in {len(rows) - len(lost)} of {len(rows)} cells"
-              + (f"; not in: " + "; ".join(f"{r['master']}→{r['target']} {r['property']} k={r['k']} "
+              + ("; not in: " + "; ".join(f"{r['master']}→{r['target']} {r['property']} k={r['k']} "
                                          f"({r['best']} {r['ratio_to_best']:.2f}×)" for r in lost) if lost else "") + "."]
     lines.append(f"Harm (> 1.05 × the better of none/meancorr) in {len(harmful)} cell(s)"
                  + (": " + "; ".join(f"{r['master']}→{r['target']} {r['property']} k={r['k']} ({r['harm']:.2f}×)"

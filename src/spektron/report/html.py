@@ -269,7 +269,7 @@ def render_html(run: RunData, figs: Sequence[Figure], checks: Sequence[Check], h
                             "test-time training re-estimates the nuisance model: its effect is the RMSEP change "
                             "against spektron-nottt in the checks above."))
     if run.benchmark:
-        from spektron.evaluation.benchmark import summary_tables
+        from spektron.evaluation.results import summary_tables
 
         parts.append("<h3>Transfer results (RMSEP / R² on the target's test set)</h3>")
         for table_title, header, rows in summary_tables(run.benchmark):

@@ -213,7 +213,7 @@ def five_point_rule(same_r2: float, cross_r2: float, threshold_points: float = F
 
 
 def _means(records: Sequence[dict[str, Any]]) -> dict[tuple, dict[str, float]]:
-    from spektron.evaluation.benchmark import summarise
+    from spektron.evaluation.records import summarise
 
     return summarise(list(records))
 
