@@ -45,9 +45,9 @@ def run_dir(tmp_path_factory):
 
 
 def test_checklist_without_target(run_dir):
-    from spektron.check import run_checks
+    from spektron.workflows.check import run_checks
     from spektron.models import load_model
-    from spektron.report.run import encode_views
+    from spektron.models.encode import encode_views
     from spektron.training.config import TrainConfig
     from spektron.training.data import PretrainData
     from spektron.training.diagnostics import evaluate_views
@@ -69,7 +69,7 @@ def test_checklist_without_target(run_dir):
 
 
 def test_checklist_with_target_and_master(run_dir):
-    from spektron.check import run_checks
+    from spektron.workflows.check import run_checks
 
     checks = run_checks(run_dir, target=run_dir / "target.npz", master=run_dir / "master.npz",
                         adaptation_steps=2, threads=1)
@@ -83,7 +83,7 @@ def test_checklist_with_target_and_master(run_dir):
 
 
 def test_reconstruction_errors_are_per_spectrum_and_deterministic(run_dir):
-    from spektron.check import reconstruction_errors
+    from spektron.workflows.check import reconstruction_errors
     from spektron.data.readers import read_spectra
     from spektron.models import load_model
 
@@ -95,7 +95,7 @@ def test_reconstruction_errors_are_per_spectrum_and_deterministic(run_dir):
 
 
 def test_cli_exit_codes(run_dir, tmp_path, monkeypatch):
-    import spektron.check
+    import spektron.workflows.check
     from spektron.report.verdict import Check
 
     runner = CliRunner()
@@ -104,9 +104,9 @@ def test_cli_exit_codes(run_dir, tmp_path, monkeypatch):
     assert result.exit_code == (1 if failed else 0), result.output
     assert "cross-instrument retrieval" in result.output and "checks without failure" in result.output
 
-    monkeypatch.setattr(spektron.check, "run_checks", lambda *a, **k: [Check("a", "pass", "ok"), Check("b", "n/a", "-")])
+    monkeypatch.setattr(spektron.workflows.check, "run_checks", lambda *a, **k: [Check("a", "pass", "ok"), Check("b", "n/a", "-")])
     assert runner.invoke(app, ["check", str(run_dir)]).exit_code == 0
-    monkeypatch.setattr(spektron.check, "run_checks", lambda *a, **k: [Check("a", "pass", "ok"), Check("b", "fail", "x")])
+    monkeypatch.setattr(spektron.workflows.check, "run_checks", lambda *a, **k: [Check("a", "pass", "ok"), Check("b", "fail", "x")])
     bad = runner.invoke(app, ["check", str(run_dir)])
     assert bad.exit_code == 1 and "[FAIL] b: x" in bad.output
     monkeypatch.undo()
@@ -119,7 +119,7 @@ def test_master_properties_from_a_separate_table(run_dir, tmp_path):
     check runs (it said n/a before --master-properties existed)."""
     import csv
 
-    from spektron.check import run_checks
+    from spektron.workflows.check import run_checks
 
     data = np.load(run_dir / "master.npz")
     with open(tmp_path / "master.csv", "w", newline="") as fh:

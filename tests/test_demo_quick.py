@@ -10,8 +10,9 @@ import pytest
 from typer.testing import CliRunner
 
 from spektron.cli.main import app
-from spektron.demo import DemoPlan, _demo_instruments, demo_plan, synthetic_transfer_dataset
-from spektron.sweep import parse_weights, select_weight, sweep_vib
+from spektron.data.synthetic_pairs import synthetic_transfer_dataset
+from spektron.workflows.demo import DemoPlan, _demo_instruments, demo_plan
+from spektron.workflows.sweep import parse_weights, select_weight, sweep_vib
 
 
 def test_synthetic_transfer_dataset_is_paired_with_known_properties():

@@ -92,3 +92,30 @@ def test_the_report_says_the_model_came_from_the_cache(tmp_path):
     assert rows["pretraining wall time"] == "0 s (model from the cache)"
     rows = dict(_summary_rows(RunData(tmp_path, demo={"pretrain_s": 48.6, "pretrain_from_cache": False})))
     assert rows["pretraining wall time"] == "49 s"
+
+
+def test_the_trainer_writes_the_embeddings_the_report_used_to_rebuild(trained, tmp_path):
+    """embeddings.npz from the trainer equals what the old path computed after the fact
+    (rebuild the held-out views from config.json, encode them with model.pt), and
+    ensure_embeddings recreates it for a run that lacks it."""
+    import json
+    import shutil
+
+    import numpy as np
+
+    from spektron.run_layout import CONFIG, EMBEDDING_KEYS, EMBEDDINGS, load_embeddings
+    from spektron.workflows.embeddings import compute_embeddings, ensure_embeddings
+
+    config, result = trained
+    written = load_embeddings(result.out_dir / EMBEDDINGS)
+    config_dict = json.loads((result.out_dir / CONFIG).read_text())
+    rebuilt = compute_embeddings(result.model_path, config_dict, threads=None)
+    for key in EMBEDDING_KEYS:
+        np.testing.assert_allclose(written[key], rebuilt[key], rtol=1e-5, atol=1e-6, err_msg=key)
+    old_run = tmp_path / "old"
+    shutil.copytree(result.out_dir, old_run, ignore=shutil.ignore_patterns(EMBEDDINGS, "checkpoints"))
+    assert not (old_run / EMBEDDINGS).exists()
+    assert ensure_embeddings(old_run) == old_run / EMBEDDINGS
+    np.testing.assert_allclose(load_embeddings(old_run / EMBEDDINGS)["mu_chem"], written["mu_chem"], rtol=1e-5,
+                               atol=1e-6)
+    assert ensure_embeddings(tmp_path) is None  # no model, nothing to encode

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from spektron.report import load_run, write_report
-from spektron.report.run import save_embeddings
+from spektron.run_layout import save_embeddings
 
 N_INST, N_MOL, D_CHEM, D_INST = 3, 12, 8, 4
 

@@ -29,7 +29,7 @@ def check_command(
 
     Example: spektron check runs/small --target new_instrument.csv --master master_cal.csv --property moisture
     """
-    from spektron.check import run_checks
+    from spektron.workflows.check import run_checks
 
     try:
         checks = run_checks(checkpoint, target=target, master=master, prop=prop, adaptation_steps=steps,

@@ -38,7 +38,7 @@ def demo_command(
     """
     import time
 
-    from spektron.demo import DATASETS, run_demo
+    from spektron.workflows.demo import DATASETS, run_demo
 
     if dataset not in DATASETS:
         typer.echo(f"error: --dataset must be one of {', '.join(DATASETS)}, got {dataset!r}", err=True)

@@ -29,8 +29,11 @@ def report_command(
         raise typer.Exit(code=2)
     check_out_dir(out)
     from spektron.report.html import write_report
+    from spektron.workflows.embeddings import ensure_embeddings
 
     try:
+        if run_dir.is_dir():  # older runs: encode the held-out views once, from model.pt
+            ensure_embeddings(run_dir)
         report = write_report(run_dir, out, projection=projection)
     except (ValueError, FileNotFoundError) as exc:
         typer.echo(f"error: {exc}", err=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
@@ -30,7 +29,8 @@ def vib_command(
 
     Example: spektron sweep vib --weights 1e-4,1e-3,1e-2,1e-1 --steps 300 --out runs/vib
     """
-    from spektron.sweep import parse_weights, sweep_vib
+    from spektron.run_layout import SWEEP
+    from spektron.workflows.sweep import parse_weights, report_selected, sweep_vib
     from spektron.training.config import ConfigError, load_run_config
 
     try:
@@ -56,11 +56,7 @@ def vib_command(
         loss = f"{r['final_loss']:.4f}" if r["final_loss"] is not None else "—"
         typer.echo(f"{r['w_kl']:>8g}  {100 * r['retrieval_top1']:>8.1f}%  {100 * r['inst_acc_chem']:>11.1f}%  "
                    f"{100 * r['inst_acc_inst']:>11.1f}%  {loss:>10}{mark}")
-    typer.echo(f"sweep: {out / 'sweep.json'}")
+    typer.echo(f"sweep: {out / SWEEP}")
     if report:
-        from spektron.report.html import write_report
-
-        selected = Path(sweep["selected_run"])
-        (selected / "sweep.json").write_text(json.dumps(sweep, indent=1), encoding="utf-8")
-        result = write_report(selected, projection=projection)
+        result = report_selected(sweep, projection=projection)
         typer.echo(f"report of the selected run: {result.html_path}")

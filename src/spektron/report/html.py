@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from spektron.report import figures
-from spektron.report.run import EMBEDDINGS, REPORT_DIR, RunData, compute_embeddings, load_run, save_embeddings
+from spektron.report.run import RunData, load_run
+from spektron.run_layout import REPORT_DIR
 from spektron.report.verdict import (
     Check,
     bound_ratio_checks,
@@ -297,19 +298,14 @@ def render_html(run: RunData, figs: Sequence[Figure], checks: Sequence[Check], h
 
 
 def write_report(run_dir: str | os.PathLike, out_dir: str | os.PathLike | None = None, *,
-                 projection: str = "umap", compute_missing: bool = True) -> Report:
+                 projection: str = "umap") -> Report:
     """Write ``report.html`` and its PNGs for the run in ``run_dir`` (default ``RUN_DIR/report``).
 
-    With ``compute_missing`` and no ``embeddings.npz`` but a ``model.pt`` and
-    ``config.json``, the held-out views are encoded first (and saved for next time).
+    Reads and renders only: the latent-space figures need ``embeddings.npz`` (the trainer
+    writes it; :func:`spektron.workflows.embeddings.ensure_embeddings` computes it for
+    older runs, as ``spektron report`` does).
     """
     run = load_run(run_dir)
-    if run.embeddings is None and compute_missing and run.model_path is not None and run.config is not None:
-        try:
-            run.embeddings = compute_embeddings(run.model_path, run.config)
-            save_embeddings(run.path / EMBEDDINGS, run.embeddings)
-        except (ValueError, FileNotFoundError) as exc:
-            log.warning("cannot encode the held-out views: %s", exc)
     out = Path(out_dir) if out_dir is not None else run.path / REPORT_DIR
     out.mkdir(parents=True, exist_ok=True)
     missing: list[str] = []

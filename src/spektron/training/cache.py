@@ -7,8 +7,8 @@ what would be trained, or to the code that trains it, is a different key. Entrie
 written into a temporary folder and renamed into place, so a reader never sees half an
 entry (an interrupted writer leaves only a ``.tmp-*`` folder that the next write
 ignores). The cache holds the files a run directory needs from pretraining
-(``model.pt``, ``metrics.jsonl``, ``config.json``, ``instruments.json``) and the
-result's summary; checkpoints are not kept.
+(``model.pt``, ``metrics.jsonl``, ``config.json``, ``instruments.json``,
+``embeddings.npz``) and the result's summary; checkpoints are not kept.
 """
 
 from __future__ import annotations
@@ -22,13 +22,14 @@ from pathlib import Path
 from typing import Any
 
 from spektron.data.corn import user_cache_dir
+from spektron.run_layout import CONFIG, EMBEDDINGS, INSTRUMENTS, METRICS, MODEL
 from spektron.training.config import TrainConfig
 from spektron.training.trainer import PretrainResult
 
 __all__ = ["RUN_FILES", "cache_key", "load_cached_run", "pretrained_cache_dir", "store_run"]
 
 #: The files of a pretraining run directory that a cache entry keeps.
-RUN_FILES = ("model.pt", "metrics.jsonl", "config.json", "instruments.json")
+RUN_FILES = (MODEL, METRICS, CONFIG, INSTRUMENTS, EMBEDDINGS)
 _RESULT = "result.json"
 
 
@@ -76,7 +77,7 @@ def load_cached_run(config: TrainConfig, out: str | os.PathLike, root: str | os.
     for name in RUN_FILES:
         _copy_atomic(entry / name, out / name)
     return PretrainResult(step=int(meta["step"]), steps=int(meta["steps"]), interrupted=False, out_dir=out,
-                          log_path=out / "metrics.jsonl", model_path=out / "model.pt", checkpoint_path=None,
+                          log_path=out / METRICS, model_path=out / MODEL, checkpoint_path=None,
                           diagnostics=meta.get("diagnostics") or {}, wall_time_s=float(meta["wall_time_s"]))
 
 

@@ -40,6 +40,8 @@ from spektron.training.checkpoint import (
 )
 from spektron.training.config import TrainConfig
 from spektron.training.data import PretrainData
+from spektron.models.encode import encode_batched, encode_views
+from spektron.run_layout import CHECKPOINTS, CONFIG, EMBEDDINGS, INSTRUMENTS, METRICS, MODEL, save_embeddings
 from spektron.training.diagnostics import evaluate_views
 from spektron.training.distributed import (
     DistInfo,
@@ -112,8 +114,8 @@ class Trainer:
         self.progress = progress
         self.extend = extend  # a resumed run may go on to a larger ``steps`` (schedules re-planned)
         self.dist = dist if dist is not None else init_distributed()
-        self.ckpt_dir = self.out_dir / "checkpoints"
-        self.log_path = self.out_dir / "metrics.jsonl"
+        self.ckpt_dir = self.out_dir / CHECKPOINTS
+        self.log_path = self.out_dir / METRICS
 
     # ----------------------------------------------------------------- setup
     def _build(self) -> None:
@@ -196,13 +198,26 @@ class Trainer:
         was_training = model.training
         model.eval()
         with torch.random.fork_rng(devices=[]):
-            encoded = _encode_views(model, views, self.dist.device)
+            encoded = encode_batched(model, views["x"], views["axis"], device=self.dist.device)
         model.train(was_training)
         return evaluate_views(
             encoded["z_chem"], encoded["z_inst"], views["molecule"], views["instrument"],
-            chem_mu=encoded.get("chem_mu"), chem_logvar=encoded.get("chem_logvar"),
+            chem_mu=encoded.get("mu_chem"), chem_logvar=encoded.get("logvar_chem"),
             expert_load=encoded.get("expert_load"), seed=self.config.seed,
         )
+
+    @torch.no_grad()
+    def _write_embeddings(self) -> None:
+        """The held-out views encoded by the final model (``embeddings.npz``): what the
+        report's latent-space figures show, without rebuilding the views later."""
+        views = self.eval_views if self.eval_views is not None else self.data.eval_views()
+        model = unwrap(self.model)
+        was_training = model.training
+        with torch.random.fork_rng(devices=[]):
+            emb = encode_views(model, views["x"], views["axis"], views["instrument"], views["molecule"],
+                               device=self.dist.device)
+        model.train(was_training)
+        save_embeddings(self.out_dir / EMBEDDINGS, emb)
 
     def _checkpoint(self, step: int, logger: MetricsLogger | None, *, gather: bool = True) -> Path | None:
         rng = all_gather_objects(capture_rng_state(), self.dist) if gather else [capture_rng_state()]
@@ -233,9 +248,9 @@ class Trainer:
         logger = None
         if self.dist.is_main:
             self.out_dir.mkdir(parents=True, exist_ok=True)
-            (self.out_dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2), encoding="utf-8")
+            (self.out_dir / CONFIG).write_text(json.dumps(cfg.to_dict(), indent=2), encoding="utf-8")
             # The simulated instruments' parameters, so the run can be reproduced and inspected.
-            (self.out_dir / "instruments.json").write_text(self.data.describe()["instruments"], encoding="utf-8")
+            (self.out_dir / INSTRUMENTS).write_text(self.data.describe()["instruments"], encoding="utf-8")
             logger = MetricsLogger(self.log_path, offset=offset, tensorboard_dir=self.out_dir / "tensorboard")
         bar = _progress_bar(cfg.steps, start, enabled=self.progress and self.dist.is_main)
         t0 = time.perf_counter()
@@ -282,8 +297,9 @@ class Trainer:
                 nu = 1e7 / grid if default_unit(region) == "nm" else grid
                 meta = {"axis_range_cm1": [float(nu.min()), float(nu.max())], "region": region,
                         "data_source": cfg.data.source}
-                model_path = save_model(unwrap(self.model), self.out_dir / "model.pt", meta=meta)
-                model_path = Path(model_path) if model_path is not None else self.out_dir / "model.pt"
+                model_path = save_model(unwrap(self.model), self.out_dir / MODEL, meta=meta)
+                model_path = Path(model_path) if model_path is not None else self.out_dir / MODEL
+                self._write_embeddings()
         if logger is not None:
             logger.close()
         return PretrainResult(step=step, steps=cfg.steps, interrupted=interrupted, out_dir=self.out_dir,
@@ -358,33 +374,6 @@ def _comparable(config: dict[str, Any]) -> dict[str, Any]:
         elif key not in ("num_threads", "keep_checkpoints"):
             flat[key] = value
     return flat
-
-
-def _encode_views(model: torch.nn.Module, views: dict[str, Any], device: str, batch_size: int = 256
-                  ) -> dict[str, np.ndarray]:
-    """Posterior means of every held-out view (and what the model reports about them)."""
-    axis = torch.as_tensor(views["axis"], dtype=torch.float32, device=device)
-    x_all = torch.as_tensor(views["x"], dtype=torch.float32)
-    parts: dict[str, list[np.ndarray]] = {}
-    for start in range(0, len(x_all), batch_size):
-        x = x_all[start:start + batch_size].to(device)
-        z_chem, z_inst, extras = model.encode(x, axis)
-        found = {"z_chem": z_chem, "z_inst": z_inst, **_extras_arrays(extras)}
-        for key, value in found.items():
-            parts.setdefault(key, []).append(value.detach().float().cpu().numpy())
-    out = {k: np.concatenate(v) for k, v in parts.items() if k != "expert_load"}
-    if "expert_load" in parts:
-        out["expert_load"] = np.sum(parts["expert_load"], axis=0)
-    return out
-
-
-def _extras_arrays(extras: dict[str, Any]) -> dict[str, torch.Tensor]:
-    """The posterior parameters of ``z_chem`` and the expert token counts from ``encode``'s extras."""
-    out = {"chem_mu": extras["mu_chem"], "chem_logvar": extras["logvar_chem"]}
-    load = extras.get("expert_load")
-    if load is not None and load.numel():
-        out["expert_load"] = load  # (layers, experts) token counts, summable over batches
-    return out
 
 
 def _progress_bar(total: int, initial: int, *, enabled: bool):

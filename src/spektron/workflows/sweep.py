@@ -15,7 +15,12 @@ import os
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-__all__ = ["DEFAULT_WEIGHTS", "parse_weights", "select_weight", "sweep_vib"]
+from spektron.report.html import Report, write_report
+from spektron.run_layout import METRICS, SWEEP
+from spektron.training.logging import read_metrics
+from spektron.training.trainer import pretrain
+
+__all__ = ["DEFAULT_WEIGHTS", "parse_weights", "report_selected", "select_weight", "sweep_vib"]
 
 DEFAULT_WEIGHTS = (1e-4, 1e-3, 1e-2, 1e-1)
 
@@ -43,9 +48,7 @@ def select_weight(runs: Sequence[dict[str, Any]]) -> float:
 
 
 def _summary(w: float, run_dir: Path) -> dict[str, Any]:
-    from spektron.training.logging import read_metrics
-
-    records = read_metrics(run_dir / "metrics.jsonl")
+    records = read_metrics(run_dir / METRICS)
     evals = [r for r in records if r.get("kind") == "eval"]
     train = [r for r in records if r.get("kind") == "train"]
     if not evals:
@@ -72,8 +75,6 @@ def sweep_vib(
     ``config`` is a :class:`~spektron.training.config.TrainConfig`; only
     ``model.w_kl`` changes between the runs (same seed, data and schedule).
     """
-    from spektron.training.trainer import pretrain
-
     weights = parse_weights(weights)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -92,5 +93,13 @@ def sweep_vib(
     sweep = {"criterion": "retrieval_top1 (cross-instrument, held-out; ties: lower inst_acc_chem)",
              "runs": runs, "selected": selected,
              "selected_run": next(r["run_dir"] for r in runs if r["w_kl"] == selected)}
-    (out / "sweep.json").write_text(json.dumps(sweep, indent=1), encoding="utf-8")
+    (out / SWEEP).write_text(json.dumps(sweep, indent=1), encoding="utf-8")
     return sweep
+
+
+def report_selected(sweep: dict[str, Any], projection: str = "umap") -> Report:
+    """Copy the sweep's summary into the selected run and write that run's report
+    (which then shows the sweep beside the run's own figures)."""
+    selected = Path(sweep["selected_run"])
+    (selected / SWEEP).write_text(json.dumps(sweep, indent=1), encoding="utf-8")
+    return write_report(selected, projection=projection)

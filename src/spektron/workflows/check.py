@@ -38,7 +38,8 @@ INSIDE_FRACTION = 0.95
 
 
 def _resolve(checkpoint: str | os.PathLike) -> tuple[Path, dict[str, Any] | None]:
-    from spektron.report.run import CONFIG, MODEL, read_json
+    from spektron.report.run import read_json
+    from spektron.run_layout import CONFIG, MODEL
 
     path = Path(checkpoint)
     if path.is_dir():
@@ -75,7 +76,7 @@ def reconstruction_errors(model, X: np.ndarray, axis_cm1: np.ndarray, *, mask_ra
 
 
 def _latent_checks(model, config: dict[str, Any] | None) -> list[Check]:
-    from spektron.report.run import encode_views
+    from spektron.models.encode import encode_views
     from spektron.training.config import TrainConfig
     from spektron.training.data import PretrainData
     from spektron.training.diagnostics import evaluate_views
