@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from spektron.models.moe import MixtureOfExperts
-from spektron.training.losses import load_balancing_loss, router_z_loss
+from spektron.models.losses import load_balancing_loss, router_z_loss
 
 
 def test_balance_loss_is_one_for_uniform_routing():

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from spektron.models.config import SpektronConfig
-from spektron.training.losses import (
+from spektron.models.losses import (
     barlow_invariance,
     domain_cross_entropy,
     masked_mse,

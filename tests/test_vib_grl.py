@@ -8,7 +8,7 @@ from torch.distributions import Normal, kl_divergence
 
 from spektron.models.grl import GradientReversal, grad_reverse
 from spektron.models.vib import VIBHead
-from spektron.training.losses import gaussian_kl_per_dim
+from spektron.models.losses import gaussian_kl_per_dim
 
 
 @pytest.mark.parametrize("alpha", [0.0, 0.3, 1.0, 2.5])

@@ -15,6 +15,6 @@ def load_model(path):
     See :class:`spektron.transfer.saved.TransferModel`. (Imported on use: the package
     root stays light.)
     """
-    from spektron.transfer.saved import load_model as _load
+    from spektron.transfer.saved import load_model as _load  # lazy: the package root stays light
 
     return _load(path)

@@ -49,7 +49,7 @@ import numpy as np
 
 from spektron.baselines.calibration import PLSCalibration
 from spektron.baselines.strategies import CalibratedStrategy
-from spektron.methods.registry import register_method
+from spektron.methods.registry import available_methods, register_method
 
 __all__ = ["available_peers"]
 
@@ -60,7 +60,6 @@ def _has(module: str) -> bool:
 
 def available_peers() -> list[str]:
     """Names of the peer methods whose packages are installed."""
-    from spektron.methods.registry import available_methods
 
     return [m for m in available_methods() if m.startswith(("pynir-", "pycaltransfer-", "skada-")) or m == "dipls"]
 

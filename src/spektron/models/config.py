@@ -121,10 +121,10 @@ class SpektronConfig:
     lambda_align : float
         Weight of the per-dimension alignment of those pairs' ``z_chem`` means
         (squared difference in units of the batch standard deviation; see
-        :func:`spektron.training.losses.paired_alignment`). 0 disables it.
+        :func:`spektron.models.losses.paired_alignment`). 0 disables it.
     lambda_invariance : float
         Weight of the Barlow Twins invariance term on those pairs' ``z_chem`` means
-        (Zbontar et al. 2021; :func:`spektron.training.losses.barlow_invariance`):
+        (Zbontar et al. 2021; :func:`spektron.models.losses.barlow_invariance`):
         ``Σ_d (1 − C_dd)²`` with ``C_dd`` the correlation, over the batch, of
         dimension d between the two views. Summed over dimensions and in
         standardised units, so a nearly switched-off dimension must be as

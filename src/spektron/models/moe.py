@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from spektron.training.losses import load_balancing_loss, router_z_loss
+from spektron.models.losses import load_balancing_loss, router_z_loss
 
 
 class Expert(nn.Module):

@@ -16,6 +16,11 @@ import statistics
 import time
 from typing import Any, Callable
 
+from spektron.models.config import SpektronConfig
+from spektron.models.dlinoss import discretise, ring_init
+from spektron.models.scan import convolution_scan, parallel_scan, sequential_scan
+from spektron.models.spektron import SpektronModel
+
 __all__ = ["PATHS", "run_model_benchmark"]
 
 #: ``"none"`` is the same step without the recurrence (the gain, the loss, backward): the
@@ -82,9 +87,6 @@ def _scan_task(path: str, length: int, batch: int, states: int, repeats: int, th
                device: str = "cpu") -> float:
     import torch
 
-    from spektron.models.dlinoss import discretise, ring_init
-    from spektron.models.scan import convolution_scan, parallel_scan, sequential_scan
-
     torch.set_num_threads(threads)
     init = ring_init(states, generator=torch.Generator().manual_seed(seed))
     raw = [init[k].float().to(device).requires_grad_() for k in ("raw_A", "raw_G", "raw_dt")]
@@ -106,8 +108,6 @@ def _scan_task(path: str, length: int, batch: int, states: int, repeats: int, th
 def _model_task(mode: str, scan_method: str, batch: int, channels: int, repeats: int, threads: int, seed: int,
                 device: str = "cpu") -> float:
     import torch
-
-    from spektron.models import SpektronConfig, SpektronModel
 
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
@@ -189,7 +189,6 @@ def run_model_benchmark(
                                    device, device=device)
             model_rows.append({"scan_method": method, "train_spectra_per_s": batch / t_train,
                                "infer_spectra_per_s": batch / t_infer, "train_mib": mib})
-    from spektron.models import SpektronConfig, SpektronModel
 
     config = SpektronConfig()
     return {

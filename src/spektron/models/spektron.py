@@ -37,7 +37,7 @@ from spektron.models.moe import MixtureOfExperts
 from spektron.models.patch_embedding import PatchEmbedding, patch_centres, patchify, standardise
 from spektron.models.patch_embedding import n_patches as count_patches
 from spektron.models.vib import VIBHead
-from spektron.training.losses import (
+from spektron.models.losses import (
     domain_cross_entropy,
     gaussian_kl_per_dim,
     masked_mse,

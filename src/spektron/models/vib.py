@@ -3,7 +3,7 @@
 A deep VIB (Alemi et al. 2017, "Deep variational information bottleneck") limits how
 much of the input the latent keeps; its per-dimension KL to N(0, I) is also the
 posterior-collapse diagnostic (SPEC §7), so the model reports it per dimension
-(:func:`spektron.training.losses.gaussian_kl_per_dim`), not only summed.
+(:func:`spektron.models.losses.gaussian_kl_per_dim`), not only summed.
 """
 
 from __future__ import annotations

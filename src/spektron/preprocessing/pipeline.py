@@ -15,6 +15,9 @@ An empty spec or ``"none"`` gives ``None`` (no preprocessing).
 
 from __future__ import annotations
 
+from chemotools.derivative import SavitzkyGolay
+from chemotools.scatter import MultiplicativeScatterCorrection, StandardNormalVariate
+from chemotools.smooth import SavitzkyGolayFilter
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -49,12 +52,6 @@ def _ints(args: list[str], defaults: tuple[int, int], step: str) -> tuple[int, i
 
 def make_preprocessing(spec: str | None) -> Pipeline | None:
     """Parse a spec like ``"snv+sg1:15:2"`` into a scikit-learn :class:`Pipeline`."""
-    from spektron.preprocessing import (
-        MultiplicativeScatterCorrection,
-        SavitzkyGolay,
-        SavitzkyGolayFilter,
-        StandardNormalVariate,
-    )
 
     if spec is None or spec.strip().lower() in ("", "none"):
         return None

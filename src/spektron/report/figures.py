@@ -16,6 +16,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from spektron.evaluation.plots import plot_rmsep_vs_k
 from spektron.training.diagnostics import (
     COLLAPSE_KL_NATS,
     collapsed_dimensions,
@@ -299,7 +300,6 @@ def plot_kl_per_dim(mu: np.ndarray, logvar: np.ndarray, path: str | os.PathLike,
 def plot_transfer_curves(records: list[dict[str, Any]], out_dir: str | os.PathLike,
                          property_units: dict[str, str] | None = None) -> list[Path]:
     """RMSEP vs k per method and (pair, property), target bound dashed (the benchmark's plot)."""
-    from spektron.evaluation.plots import plot_rmsep_vs_k
 
     if not records:
         return []

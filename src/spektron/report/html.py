@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
+from spektron.evaluation.results import summary_tables
 from spektron.report import figures
 from spektron.report.run import RunData, load_run
 from spektron.run_layout import REPORT_DIR
@@ -270,7 +271,6 @@ def render_html(run: RunData, figs: Sequence[Figure], checks: Sequence[Check], h
                             "test-time training re-estimates the nuisance model: its effect is the RMSEP change "
                             "against spektron-nottt in the checks above."))
     if run.benchmark:
-        from spektron.evaluation.results import summary_tables
 
         parts.append("<h3>Transfer results (RMSEP / R² on the target's test set)</h3>")
         for table_title, header, rows in summary_tables(run.benchmark):

@@ -24,6 +24,9 @@ import math
 from dataclasses import dataclass
 from typing import Any, Iterable, Literal, Sequence
 
+from spektron.evaluation.records import summarise
+from spektron.evaluation.standing import method_standing
+
 __all__ = [
     "Check",
     "TTT_MIN_DROP",
@@ -213,7 +216,6 @@ def five_point_rule(same_r2: float, cross_r2: float, threshold_points: float = F
 
 
 def _means(records: Sequence[dict[str, Any]]) -> dict[tuple, dict[str, float]]:
-    from spektron.evaluation.records import summarise
 
     return summarise(list(records))
 
@@ -335,7 +337,6 @@ def did_it_help_checks(records: Sequence[dict[str, Any]] | None, method: str = "
     bound and the method's ablations aside). Pass when it is the lowest."""
     if not records:
         return []
-    from spektron.evaluation.standing import method_standing
 
     out = []
     for row in method_standing(records, method):

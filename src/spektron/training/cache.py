@@ -21,6 +21,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from spektron._version import __version__
 from spektron.data.corn import user_cache_dir
 from spektron.run_layout import CONFIG, EMBEDDINGS, INSTRUMENTS, METRICS, MODEL
 from spektron.training.config import TrainConfig
@@ -43,8 +44,6 @@ def cache_key(config: TrainConfig) -> str:
     source of the code that generates the data and trains the model (so that an edited
     development install does not reuse a model the edited code would not train)."""
     import torch
-
-    from spektron._version import __version__
 
     payload = json.dumps({"config": config.to_dict(), "spektron": __version__, "torch": torch.__version__,
                           "source": _source_digest()}, sort_keys=True, default=str)

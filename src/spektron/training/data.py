@@ -15,6 +15,8 @@ import torch
 
 from spektron.data.corpus import PretrainCorpus, paired_views
 from spektron.data.instruments import draw_instruments, instruments_to_json
+from spektron.data.pretrain_pool import load_pretrain_pool, pool_on_axis, to_model_axis
+from spektron.data.qm9s import load_qm9s
 from spektron.data.synthetic import default_axis, default_unit
 from spektron.training.config import DataConfig
 
@@ -44,8 +46,6 @@ class PretrainData:
         if config.source in ("synthetic", "pool"):
             extra = []
             if config.source == "pool":
-                from spektron.data.pretrain_pool import load_pretrain_pool, pool_on_axis
-
                 extra = pool_on_axis(load_pretrain_pool(config.path), default_axis(region), default_unit(region))
                 if not extra:
                     raise ValueError(f"no file in {config.path} covers enough of the {region.upper()} model axis")
@@ -53,8 +53,6 @@ class PretrainData:
                 config.n_molecules, self.instruments, region, seed, batch_size, extra_sources=extra, rank=rank,
                 paired=paired)
         else:  # qm9s
-            from spektron.data.pretrain_pool import to_model_axis
-            from spektron.data.qm9s import load_qm9s
 
             wanted = config.n_molecules + config.n_eval_molecules
             spectra = load_qm9s(config.path, limit=wanted)

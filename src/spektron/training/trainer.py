@@ -32,6 +32,11 @@ from typing import Any
 import numpy as np
 import torch
 
+from spektron.data.synthetic import default_axis, default_unit
+from spektron.models import SpektronModel
+from spektron.models.encode import encode_batched, encode_views
+from spektron.models.io import save_model
+from spektron.run_layout import CHECKPOINTS, CONFIG, EMBEDDINGS, INSTRUMENTS, METRICS, MODEL, save_embeddings
 from spektron.training.checkpoint import (
     capture_rng_state,
     latest_checkpoint,
@@ -40,8 +45,6 @@ from spektron.training.checkpoint import (
 )
 from spektron.training.config import TrainConfig
 from spektron.training.data import PretrainData
-from spektron.models.encode import encode_batched, encode_views
-from spektron.run_layout import CHECKPOINTS, CONFIG, EMBEDDINGS, INSTRUMENTS, METRICS, MODEL, save_embeddings
 from spektron.training.diagnostics import evaluate_views
 from spektron.training.distributed import (
     DistInfo,
@@ -119,8 +122,6 @@ class Trainer:
 
     # ----------------------------------------------------------------- setup
     def _build(self) -> None:
-        from spektron.models import SpektronModel
-
         cfg = self.config
         if cfg.num_threads:
             torch.set_num_threads(cfg.num_threads)
@@ -288,10 +289,6 @@ class Trainer:
         if not interrupted:
             ckpt_path = self._checkpoint(step, logger)
             if self.dist.is_main:
-                from spektron.models.io import save_model
-
-                from spektron.data.synthetic import default_axis, default_unit
-
                 region = cfg.data.region if cfg.data.source != "qm9s" else "mir"
                 grid = default_axis(region)
                 nu = 1e7 / grid if default_unit(region) == "nm" else grid

@@ -38,6 +38,7 @@ import torch
 from torch import nn
 
 from spektron.data.instruments import apply_instruments, draw_instruments
+from spektron.models import SpektronConfig
 from spektron.training.schedules import schedule_values
 
 __all__ = ["AdaptationConfig", "AdaptationResult", "adapt_to_pair", "augmentation_strength", "auto_patch_size",
@@ -71,7 +72,6 @@ def default_model_config(n_channels: int | None = None, **overrides):
     per step on 2 CPU cores; latents of the SPEC's widths (128 + 64, so the
     single-latent ablation has the SPEC's 192 dimensions). The patch size follows
     the number of channels (:func:`auto_patch_size`) unless overridden."""
-    from spektron.models import SpektronConfig
 
     values = dict(patch_size=auto_patch_size(n_channels) if n_channels else 16, d_model=64, n_layers=2, state_size=32, z_chem_dim=128, z_inst_dim=64,
                   classifier_hidden=64, dropout=0.0, moe_experts=4, moe_top_k=2, moe_every=2, n_instruments=4,

@@ -52,6 +52,7 @@ import numpy as np
 from spektron.methods.base import TransferStrategy
 from spektron.methods.registry import register_method
 from spektron.transfer.estimator import SpektronTransfer
+from spektron.transfer.heads import ZChemRegressor
 from spektron.transfer.methods import resolve_checkpoint
 
 __all__ = ["AlignedSpektronTransfer", "CoralStrategy", "MMDStrategy", "DANNStrategy", "LoRAStrategy",
@@ -79,7 +80,7 @@ class _AlignmentPenalty:
     docstring); keeps the unweighted penalty of every step in ``history``."""
 
     def __init__(self, alignment: str, weight: float, bandwidths=None) -> None:
-        from spektron.transfer.alignment import coral_loss, mmd2
+        from spektron.transfer.alignment import coral_loss, mmd2  # lazy: loads torch (registering and listing methods must not)
 
         if alignment == "coral":
             self._fn = coral_loss
@@ -316,8 +317,7 @@ class LoRAStrategy(TransferStrategy):
         import torch
         from sklearn.linear_model import RidgeCV
 
-        from spektron.transfer.heads import ZChemRegressor
-        from spektron.transfer.lora import apply_lora, merge_lora, spektron_lora_filter
+        from spektron.transfer.lora import apply_lora, merge_lora, spektron_lora_filter  # lazy: loads torch (registering and listing methods must not)
 
         self._check_params()
         est = self._base(context)

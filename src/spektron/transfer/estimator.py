@@ -31,6 +31,8 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from spektron.data.spectra import check_axis, check_spectra, interpolate_spectra, normalise_unit
+from spektron.training.diagnostics import probe_accuracy, retrieval_top1
+from spektron.transfer.heads import NearestMasterRetriever, ZChemRegressor
 from spektron.transfer.inputs import check_master, check_pairs
 
 __all__ = ["SpektronTransfer"]
@@ -134,8 +136,8 @@ class SpektronTransfer(BaseEstimator):
 
     # ------------------------------------------------------------------ model
     def _build_model(self, n_channels: int):
-        from spektron.models import SpektronModel, load_model
-        from spektron.transfer.adaptation import default_model_config
+        from spektron.models import SpektronModel, load_model  # lazy: loads torch (registering and listing methods must not)
+        from spektron.transfer.adaptation import default_model_config  # lazy: loads torch (registering and listing methods must not)
 
         torch = _torch()
         if self.checkpoint is not None:
@@ -164,14 +166,14 @@ class SpektronTransfer(BaseEstimator):
         return None
 
     def _adaptation_config(self):
-        from spektron.transfer.adaptation import AdaptationConfig
+        from spektron.transfer.adaptation import AdaptationConfig  # lazy: loads torch (registering and listing methods must not)
 
         return AdaptationConfig(steps=self.steps, lr=self.lr, batch_size=self.batch_size, strength=self.strength,
                                 lambda_pair=self.lambda_pair, lambda_y=self.lambda_y,
                                 observed_augment=self.observed_augment, seed=self.seed)
 
     def _ttt_config(self):
-        from spektron.transfer.ttt import TTTConfig
+        from spektron.transfer.ttt import TTTConfig  # lazy: loads torch (registering and listing methods must not)
 
         return TTTConfig(n_spectra=self.ttt_n_spectra, steps=self.ttt_steps, lr=self.ttt_lr,
                          mask_ratio=self.ttt_mask_ratio, seed=self.seed)
@@ -219,7 +221,7 @@ class SpektronTransfer(BaseEstimator):
         ``target_axis``: the axis of the target-side arrays when it differs from
         ``axis`` (then ``resample=True`` is required).
         """
-        from spektron.transfer.adaptation import adapt_to_pair, observed_differences
+        from spektron.transfer.adaptation import adapt_to_pair, observed_differences  # lazy: loads torch (registering and listing methods must not)
 
         torch = _torch()
         master_X, master_y = check_master(master_X, master_y)
@@ -260,7 +262,6 @@ class SpektronTransfer(BaseEstimator):
         transfer pairs, and target-like views of the master set (each master
         spectrum plus one observed target − master difference, as in adaptation),
         so that the head is fitted where target codes will fall."""
-        from spektron.transfer.heads import NearestMasterRetriever, ZChemRegressor
 
         X, y = self._master
         Zm = self._encode(X)[0]
@@ -297,7 +298,7 @@ class SpektronTransfer(BaseEstimator):
         """Test-time training on the first ``ttt_n_spectra`` unlabelled target spectra;
         the head is re-calibrated on the adapted codes. ``ttt_result_`` holds the
         masked-reconstruction loss before and after."""
-        from spektron.transfer.ttt import run_test_time_training
+        from spektron.transfer.ttt import run_test_time_training  # lazy: loads torch (registering and listing methods must not)
 
         check_is_fitted(self, "model_")
         X = self._check_input(target_unlabelled, axis, "unlabelled target spectra")
@@ -340,7 +341,6 @@ class SpektronTransfer(BaseEstimator):
         """SPEC §7 diagnostics on paired spectra (row i of both = one sample): instrument
         probe accuracy from ``z_chem`` and ``z_inst`` (chance 0.5) and same-sample
         cross-instrument retrieval top-1 from ``z_chem``."""
-        from spektron.training.diagnostics import probe_accuracy, retrieval_top1
 
         check_is_fitted(self, "model_")
         A, B = self._check_input(master_X, None, "master spectra"), self._check_input(target_X, None)
@@ -374,7 +374,7 @@ class SpektronTransfer(BaseEstimator):
         blob = state.pop("_model_blob", None)
         self.__dict__.update(state)
         if blob is not None:
-            from spektron.models import SpektronConfig, SpektronModel
+            from spektron.models import SpektronConfig, SpektronModel  # lazy: loads torch (registering and listing methods must not)
 
             torch = _torch()
             config, data = blob

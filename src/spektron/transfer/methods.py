@@ -47,6 +47,8 @@ import numpy as np
 
 from spektron.methods.base import TransferStrategy
 from spektron.methods.registry import register_method
+from spektron.transfer.estimator import SpektronTransfer
+from spektron.transfer.nuisance_transfer import NuisanceTransfer
 
 __all__ = ["NuisanceStrategy", "SpektronStrategy", "SpektronNoTTT", "SpektronNoGRL", "SpektronNoSplit",
            "CHECKPOINT_ENV", "resolve_checkpoint"]
@@ -134,7 +136,6 @@ class NuisanceStrategy(TransferStrategy):
 
     def _fit_on(self, features: str, context):
         """(encoder or None, fitted NuisanceTransfer) on the spectra or on the encoder's codes."""
-        from spektron.transfer.nuisance_transfer import NuisanceTransfer
 
         est = NuisanceTransfer(unlabelled_weights=self.unlabelled_weights, prior_weight=self.prior_weight,
                                max_components=self.max_components, min_pairs_loo=self.min_pairs_loo,
@@ -145,8 +146,6 @@ class NuisanceStrategy(TransferStrategy):
         if features == "spectra":
             est.fit(context.master_X, context.master_y, axis=context.axis, unit=context.unit, pairs=pairs)
         else:
-            from spektron.transfer.estimator import SpektronTransfer
-
             encoder = SpektronTransfer(checkpoint=resolve_checkpoint(self.checkpoint), steps=self.steps,
                                        model_config=self.encoder_config, seed=int(context.seed) % (2**31),
                                        num_threads=self.num_threads).fit(
@@ -237,8 +236,6 @@ class SpektronStrategy(TransferStrategy):
                     head=self.head, seed=int(context.seed) % (2**31), num_threads=self.num_threads, **self._variant)
 
     def _fit(self, context) -> None:
-        from spektron.transfer.estimator import SpektronTransfer
-
         params = self._estimator_params(context)
         key = (repr(sorted((k, repr(v)) for k, v in params.items() if k not in _TTT_KEYS)), _data_key(context))
         fitted = _CACHE.get(key)

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from spektron.data.instruments import draw_instruments
 from spektron.data.spectra import check_spectra
 
 __all__ = ["InstrumentNuisance", "simulated_nuisance_prior", "covariance_excess_factor", "CONSISTENCY_Z2"]
@@ -72,7 +73,6 @@ def simulated_nuisance_prior(master_X: np.ndarray, axis: np.ndarray, unit: str, 
     is ``μ``'s business), are pooled, and the leading directions holding ``energy`` of
     their variance are kept.
     """
-    from spektron.data.instruments import draw_instruments
 
     X = np.asarray(master_X, dtype=float)
     blocks = []

@@ -24,7 +24,10 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from spektron._version import __version__
 from spektron.data.spectra import check_axis, check_spectra, interpolate_spectra, normalise_unit
+from spektron.methods.context import TransferContext
+from spektron.methods.registry import check_methods, get_method, method_spec
 from spektron.transfer.nuisance import InstrumentNuisance
 from spektron.transfer.outliers import CalibrationDomain
 
@@ -118,7 +121,6 @@ def load_model(path: str | os.PathLike) -> TransferModel:
 
 # ------------------------------------------------------------------ fitting
 def _context(master_X, master_y, axis, unit, pairs, unlabelled, seed, property_name):
-    from spektron.methods.context import TransferContext
 
     pm, pt, py = pairs if pairs is not None else (None, None, None)
     return TransferContext(master_X=master_X, master_y=master_y, axis=axis, unit=unit, transfer_master_X=pm,
@@ -128,7 +130,6 @@ def _context(master_X, master_y, axis, unit, pairs, unlabelled, seed, property_n
 
 def _strategy(name: str, params: dict[str, Any]):
     """A fresh strategy with those of ``params`` it accepts (``--steps`` means nothing to PLS)."""
-    from spektron.methods.registry import get_method
 
     accepted = get_method(name).get_params()
     return get_method(name, **{k: v for k, v in params.items() if k in accepted})
@@ -138,7 +139,6 @@ def choose_method(candidates: Sequence[str], master_X, master_y, *, axis, unit, 
                   params: dict[str, Any] | None = None, seed: int = 0) -> tuple[str, list[dict[str, Any]], str]:
     """(method, table, rule): leave-one-pair-out RMSE of each candidate on the target
     spectra of the pairs when k ≥ 3, else the default with the reason."""
-    from spektron.methods.registry import check_methods, method_spec
 
     candidates = check_methods(candidates)
     params = params or {}
@@ -189,7 +189,6 @@ def fit_transfer_model(
     ``pairs`` = (master_std, target_std, y_std); ``target_unlabelled``: target spectra
     without labels (e.g. the spectra to predict; test-time training for Spektron).
     """
-    from spektron._version import __version__
 
     master_X = check_spectra(master_X, "master calibration spectra")
     axis = check_axis(axis, master_X.shape[1], name="master axis")

@@ -29,7 +29,18 @@ from typing import Any
 
 import numpy as np
 
+from spektron.data.properties import reference_values
+from spektron.data.readers import read_spectra
+from spektron.models.encode import encode_views
+from spektron.models.io import load_model
+from spektron.report.run import read_json
 from spektron.report.verdict import Check, collapse_check, ttt_check, verdict_from_eval
+from spektron.run_layout import CONFIG, MODEL
+from spektron.training.config import TrainConfig
+from spektron.training.data import PretrainData
+from spektron.training.diagnostics import evaluate_views
+from spektron.transfer import SpektronTransfer
+from spektron.transfer.ttt import masked_reconstruction_loss, run_test_time_training
 
 __all__ = ["run_checks", "reconstruction_errors"]
 
@@ -38,9 +49,6 @@ INSIDE_FRACTION = 0.95
 
 
 def _resolve(checkpoint: str | os.PathLike) -> tuple[Path, dict[str, Any] | None]:
-    from spektron.report.run import read_json
-    from spektron.run_layout import CONFIG, MODEL
-
     path = Path(checkpoint)
     if path.is_dir():
         path = path / MODEL
@@ -59,8 +67,6 @@ def reconstruction_errors(model, X: np.ndarray, axis_cm1: np.ndarray, *, mask_ra
     """Per-spectrum masked-reconstruction MSE (the model's standardised units), fixed seeded masks."""
     import torch
 
-    from spektron.transfer.ttt import masked_reconstruction_loss
-
     x = torch.as_tensor(np.asarray(X, dtype=float), dtype=torch.float32)
     axis = torch.as_tensor(np.asarray(axis_cm1, dtype=float), dtype=torch.float32)
     n_patches = model.n_patches(x.shape[1])
@@ -76,11 +82,6 @@ def reconstruction_errors(model, X: np.ndarray, axis_cm1: np.ndarray, *, mask_ra
 
 
 def _latent_checks(model, config: dict[str, Any] | None) -> list[Check]:
-    from spektron.models.encode import encode_views
-    from spektron.training.config import TrainConfig
-    from spektron.training.data import PretrainData
-    from spektron.training.diagnostics import evaluate_views
-
     if config is None:
         return [Check("latent diagnostics", "n/a", "no config.json beside the model: cannot rebuild its simulated "
                                                    "instruments and held-out views")]
@@ -112,10 +113,6 @@ def run_checks(
     """
     import torch
 
-    from spektron.data.readers import read_spectra
-    from spektron.models.io import load_model
-    from spektron.transfer.ttt import run_test_time_training
-
     torch.set_num_threads(threads)
     model_path, config = _resolve(checkpoint)
     model = load_model(model_path)
@@ -133,9 +130,6 @@ def run_checks(
     has_values = master_data is not None and (master_properties is not None or
                                               (master_data.properties is not None and master_data.property_names))
     if has_values:
-        from spektron.data.properties import reference_values
-        from spektron.transfer import SpektronTransfer
-
         if master_properties is None and prop is None:
             prop = list(master_data.property_names)[0]
         y, name = reference_values(master_data, master_properties, prop, "master spectra")

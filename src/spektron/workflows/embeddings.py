@@ -11,6 +11,7 @@ import numpy as np
 
 from spektron.models.encode import encode_views
 from spektron.models.io import load_model
+from spektron.report.run import read_json
 from spektron.run_layout import CONFIG, EMBEDDINGS, MODEL, save_embeddings
 from spektron.training.config import TrainConfig
 from spektron.training.data import PretrainData
@@ -38,7 +39,6 @@ def compute_embeddings(model_path: str | os.PathLike, config: dict[str, Any], *,
 def ensure_embeddings(run_dir: str | os.PathLike) -> Path | None:
     """``RUN_DIR/embeddings.npz``, computed from ``model.pt`` and ``config.json`` when it
     is missing; None when the run has no model to compute them from."""
-    from spektron.report.run import read_json
 
     run = Path(run_dir)
     path = run / EMBEDDINGS

@@ -1,8 +1,9 @@
 """Loss terms of the Spektron objective (SPEC §3), as plain functions of tensors.
 
 ``L = recon + w_kl·β·KL + λ_adv·CE(GRL(z_chem)) + λ_inst·CE(z_inst) + λ_moe·balance
-[+ λ_ot·OT] [+ λ_pair·InfoNCE(z_chem of one molecule through two instruments)]``; ``SpektronModel.forward`` assembles them. This module imports nothing
-from ``spektron.models`` (the models import it), so keep it that way.
+[+ λ_ot·OT] [+ λ_pair·InfoNCE(z_chem of one molecule through two instruments)]``; ``SpektronModel.forward`` assembles them. Plain functions of tensors that import
+nothing else of the package: the model, its mixture-of-experts layer, the transfer
+adaptation and the tests all use them.
 """
 
 from __future__ import annotations
