@@ -9,9 +9,6 @@ import typer
 from spektron.cli.common import fail
 
 
-_fail = fail
-
-
 def predict_command(
     model: Path = typer.Option(..., "--model", help="A transfer model written by `spektron transfer --save`."),
     spectra: Path = typer.Option(..., "--spectra", help="Target-instrument spectra to predict (CSV, NPZ, MAT or JCAMP)."),
@@ -27,22 +24,15 @@ def predict_command(
 
         spektron predict --model m5_to_mp5.spk --spectra next_week.csv --out next_week_predictions.csv
     """
-    from spektron.cli.transfer import write_predictions
-    from spektron.data.readers import read_spectra
-    from spektron.transfer.saved import load_model
+    from spektron.workflows.transfer import predict_file, write_predictions
 
     try:
         if out.is_dir():
             raise ValueError(f"--out {out} is a folder; give a file name for the predictions")
-        fitted = load_model(model)
-        data = read_spectra(spectra)
-        if data.unit != fitted.unit:
-            data = data.to_unit(fitted.unit)
-        pred = fitted.predict(data.X, axis=data.axis, resample=resample)
-        t2, q, flag = fitted.flags(data.X, axis=data.axis, resample=resample)
+        result = predict_file(model, spectra, resample=resample)
     except (ValueError, FileNotFoundError) as err:
-        _fail(str(err))
-    ids = list(map(str, data.sample_ids)) if data.sample_ids is not None else [str(i) for i in range(len(pred))]
-    write_predictions(out, ids, fitted.property_name, pred, t2, q, flag)
-    typer.echo(f"predicted {fitted.property_name} for {len(pred)} spectra with {fitted.method}; wrote {out}")
-    typer.echo(fitted.domain.summary(flag))
+        fail(str(err))
+    write_predictions(out, result)
+    typer.echo(f"predicted {result.property_name} for {len(result.values)} spectra with {result.model.method}; "
+               f"wrote {out}")
+    typer.echo(result.domain_line)

@@ -2,35 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
 
 from spektron.cli.common import check_out_dir, fail
-
-
-_fail = fail
-
-
-def write_predictions(path: Path, ids, name: str, pred, t2, q, flag) -> None:
-    """``sample,<property>,T2,Q,domain`` — one row per spectrum (atomic write)."""
-    import csv
-    import os
-    import tempfile
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", newline="") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(["sample", name, "T2", "Q", "domain"])
-            for row in zip(ids, pred, t2, q, flag):
-                writer.writerow([row[0], f"{row[1]:.6g}", f"{row[2]:.4g}", f"{row[3]:.4g}", row[4]])
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def transfer_command(
@@ -79,85 +55,25 @@ def transfer_command(
             --property moisture --target mp5.csv --method auto --pairs pm.csv:pt.csv \\
             --save m5_to_mp5.spk --out results/m5_to_mp5
     """
-    import numpy as np
-
-    from spektron.data.properties import reference_values
-    from spektron.data.readers import read_spectra
-    from spektron.transfer.saved import fit_transfer_model
+    from spektron.workflows.transfer import PREDICTIONS, transfer_files, write_transfer_outputs
 
     check_out_dir(out)
     try:
         if save is not None and save.is_dir():
             raise ValueError(f"--save {save} is a folder; give a file name for the transfer model")
-        if method != "auto":
-            from spektron.methods.registry import check_methods
-
-            check_methods([method])
-        mdata = read_spectra(master)
-        tdata = read_spectra(target)
-        if tdata.unit != mdata.unit:
-            tdata = tdata.to_unit(mdata.unit)
-        y, name = reference_values(mdata, master_properties, prop, "master spectra")
-        keep = np.isfinite(y)
-        if keep.sum() < 4:
-            raise ValueError(f"only {int(keep.sum())} master spectra have a value of {name!r}; need at least 4")
-        same_axis = tdata.n_channels == mdata.n_channels and np.allclose(tdata.axis, mdata.axis)
-        if not same_axis and not resample:
-            raise ValueError(f"{target} is on another axis ({tdata.n_channels} channels, {tdata.axis[0]:g}–"
-                             f"{tdata.axis[-1]:g}) than {master} ({mdata.n_channels} channels); pass --resample")
-        to_master = (lambda X, ax: X) if same_axis else (lambda X, ax: _resampled(X, ax, mdata.axis))
-        pair_arrays = None
-        if pairs:
-            parts = pairs.split(":")
-            if len(parts) != 2 or not all(parts):
-                raise ValueError(f"--pairs must be MASTER_STD_FILE:TARGET_STD_FILE, got {pairs!r}")
-            pm, pt = read_spectra(parts[0]), read_spectra(parts[1])
-            if pt.unit != mdata.unit:
-                pt = pt.to_unit(mdata.unit)
-            if pm.n_samples != pt.n_samples:
-                raise ValueError(f"--pairs files have {pm.n_samples} and {pt.n_samples} spectra; they must match row by row")
-            if pm.n_channels != mdata.n_channels or not np.allclose(pm.axis, mdata.axis):
-                raise ValueError("the master transfer spectra must be on the same axis as --master")
-            if pt.n_channels != tdata.n_channels or not np.allclose(pt.axis, tdata.axis):
-                raise ValueError("the target transfer spectra must be on the same axis as --target")
-            py, _ = reference_values(pm, master_properties, name, "master transfer spectra")
-            pair_arrays = (pm.X, to_master(pt.X, pt.axis), py)
-        target_X = to_master(tdata.X, tdata.axis)
-        model = fit_transfer_model(method, mdata.X[keep], y[keep], axis=mdata.axis, unit=mdata.unit, property_name=name,
-                                   pairs=pair_arrays, target_unlabelled=target_X,
-                                   params={"checkpoint": str(checkpoint) if checkpoint else None, "steps": steps,
-                                           "ttt_steps": ttt_steps, "num_threads": threads},
-                                   seed=seed)
-        pred = model.predict(target_X)
-        t2, q, flag = model.flags(target_X)
+        params = {"checkpoint": str(checkpoint) if checkpoint else None, "steps": steps, "ttt_steps": ttt_steps,
+                  "num_threads": threads}
+        result = transfer_files(master, target, method=method, prop=prop, master_properties=master_properties,
+                                pairs=pairs, resample=resample, params=params, seed=seed)
     except (ValueError, FileNotFoundError) as err:
-        _fail(str(err))
-
-    target_ids = list(map(str, tdata.sample_ids)) if tdata.sample_ids is not None else [str(i) for i in range(len(pred))]
-    write_predictions(out / "predictions.csv", target_ids, name, pred, t2, q, flag)
-    line = model.domain.summary(flag)
-    diag = dict(model.summary, property=name, n_target=int(tdata.n_samples), domain=line)
-    (out / "diagnostics.json").write_text(json.dumps(diag, indent=2, default=_jsonable))
+        fail(str(err))
+    write_transfer_outputs(out, result)
+    model = result.model
     if save is not None:
         model.save(save)
     chosen = model.method + (f" (auto: {model.summary['auto_rule']})" if method == "auto" else "")
-    typer.echo(f"predicted {name} for {len(pred)} target spectra with {chosen}; wrote {out / 'predictions.csv'}")
-    typer.echo(line)
+    typer.echo(f"predicted {result.property_name} for {len(result.values)} target spectra with {chosen}; "
+               f"wrote {out / PREDICTIONS}")
+    typer.echo(result.domain_line)
     if save is not None:
         typer.echo(f"saved the transfer model to {save}")
-
-
-def _resampled(X, axis, onto):
-    from spektron.data.spectra import interpolate_spectra
-
-    return interpolate_spectra(X, axis, onto)
-
-
-def _jsonable(value):
-    import numpy as np
-
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    return str(value)

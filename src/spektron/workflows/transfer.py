@@ -1,0 +1,153 @@
+"""A user's transfer from files: read the master calibration, the target spectra and the
+transfer pairs, fit a method (:func:`spektron.transfer.saved.fit_transfer_model`),
+predict with the calibration-domain flags, and write what ``spektron transfer`` and
+``spektron predict`` promise (``predictions.csv``, ``diagnostics.json``)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from spektron.data.properties import reference_values
+from spektron.data.readers import read_spectra
+from spektron.data.spectra import SpectralData, interpolate_spectra
+from spektron.methods.registry import check_methods
+from spektron.transfer.saved import TransferModel, fit_transfer_model, load_model
+
+__all__ = ["Predictions", "predict_file", "transfer_files", "write_predictions", "write_transfer_outputs"]
+
+PREDICTIONS = "predictions.csv"
+DIAGNOSTICS = "diagnostics.json"
+
+
+@dataclass
+class Predictions:
+    """Predictions of one property for a set of target spectra, with their domain flags."""
+
+    model: TransferModel
+    property_name: str
+    sample_ids: list[str]
+    values: np.ndarray
+    t2: np.ndarray
+    q: np.ndarray
+    flags: np.ndarray
+
+    @property
+    def domain_line(self) -> str:
+        """"3 of 120 spectra outside the calibration domain …"."""
+        return self.model.domain.summary(self.flags)
+
+
+def _ids(data: SpectralData, n: int) -> list[str]:
+    return list(map(str, data.sample_ids)) if data.sample_ids is not None else [str(i) for i in range(n)]
+
+
+def _predict(model: TransferModel, data: SpectralData, X: np.ndarray, **kw) -> Predictions:
+    pred = model.predict(X, **kw)
+    t2, q, flag = model.flags(X, **kw)
+    return Predictions(model, model.property_name, _ids(data, len(pred)), pred, t2, q, flag)
+
+
+def transfer_files(master: str | os.PathLike, target: str | os.PathLike, *, method: str = "spektron",
+                   prop: str | None = None, master_properties: str | os.PathLike | None = None,
+                   pairs: str | None = None, resample: bool = False, params: dict[str, Any] | None = None,
+                   seed: int = 0) -> Predictions:
+    """Fit ``method`` (or ``"auto"``) on the files and predict the target spectra.
+
+    ``pairs`` is ``"MASTER_STD_FILE:TARGET_STD_FILE"`` (same rows; reference values by
+    sample id from the master's properties). Every problem with the inputs is a
+    ``ValueError`` (or ``FileNotFoundError``) naming it.
+    """
+    if method != "auto":
+        check_methods([method])
+    mdata, tdata = read_spectra(master), read_spectra(target)
+    if tdata.unit != mdata.unit:
+        tdata = tdata.to_unit(mdata.unit)
+    y, name = reference_values(mdata, master_properties, prop, "master spectra")
+    keep = np.isfinite(y)
+    if keep.sum() < 4:
+        raise ValueError(f"only {int(keep.sum())} master spectra have a value of {name!r}; need at least 4")
+    same_axis = tdata.n_channels == mdata.n_channels and np.allclose(tdata.axis, mdata.axis)
+    if not same_axis and not resample:
+        raise ValueError(f"{target} is on another axis ({tdata.n_channels} channels, {tdata.axis[0]:g}–"
+                         f"{tdata.axis[-1]:g}) than {master} ({mdata.n_channels} channels); pass --resample")
+
+    def to_master(data: SpectralData) -> np.ndarray:
+        return data.X if same_axis else interpolate_spectra(data.X, data.axis, mdata.axis)
+
+    pair_arrays = None
+    if pairs:
+        parts = pairs.split(":")
+        if len(parts) != 2 or not all(parts):
+            raise ValueError(f"--pairs must be MASTER_STD_FILE:TARGET_STD_FILE, got {pairs!r}")
+        pm, pt = read_spectra(parts[0]), read_spectra(parts[1])
+        if pt.unit != mdata.unit:
+            pt = pt.to_unit(mdata.unit)
+        if pm.n_samples != pt.n_samples:
+            raise ValueError(f"--pairs files have {pm.n_samples} and {pt.n_samples} spectra; they must match row by row")
+        if pm.n_channels != mdata.n_channels or not np.allclose(pm.axis, mdata.axis):
+            raise ValueError("the master transfer spectra must be on the same axis as --master")
+        if pt.n_channels != tdata.n_channels or not np.allclose(pt.axis, tdata.axis):
+            raise ValueError("the target transfer spectra must be on the same axis as --target")
+        py, _ = reference_values(pm, master_properties, name, "master transfer spectra")
+        pair_arrays = (pm.X, to_master(pt), py)
+    target_X = to_master(tdata)
+    model = fit_transfer_model(method, mdata.X[keep], y[keep], axis=mdata.axis, unit=mdata.unit, property_name=name,
+                               pairs=pair_arrays, target_unlabelled=target_X, params=params or {}, seed=seed)
+    return _predict(model, tdata, target_X)
+
+
+def predict_file(model: str | os.PathLike | TransferModel, spectra: str | os.PathLike, *,
+                 resample: bool = False) -> Predictions:
+    """A saved transfer model (path or object) applied to a spectra file."""
+    fitted = load_model(model) if not isinstance(model, TransferModel) else model
+    data = read_spectra(spectra)
+    if data.unit != fitted.unit:
+        data = data.to_unit(fitted.unit)
+    return _predict(fitted, data, data.X, axis=data.axis, resample=resample)
+
+
+def write_predictions(path: str | os.PathLike, predictions: Predictions) -> Path:
+    """``sample,<property>,T2,Q,domain`` — one row per spectrum (atomic write)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    p = predictions
+    try:
+        with os.fdopen(fd, "w", newline="") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(["sample", p.property_name, "T2", "Q", "domain"])
+            for row in zip(p.sample_ids, p.values, p.t2, p.q, p.flags):
+                writer.writerow([row[0], f"{row[1]:.6g}", f"{row[2]:.4g}", f"{row[3]:.4g}", row[4]])
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_transfer_outputs(out: str | os.PathLike, predictions: Predictions) -> tuple[Path, Path]:
+    """``OUT/predictions.csv`` and ``OUT/diagnostics.json`` (the model's summary, the
+    property, the number of target spectra and the domain line)."""
+    out = Path(out)
+    csv_path = write_predictions(out / PREDICTIONS, predictions)
+    diag = dict(predictions.model.summary, property=predictions.property_name,
+                n_target=len(predictions.values), domain=predictions.domain_line)
+    json_path = out / DIAGNOSTICS
+    json_path.write_text(json.dumps(diag, indent=2, default=_jsonable))
+    return csv_path, json_path
+
+
+def _jsonable(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return str(value)
