@@ -5,5 +5,5 @@ and each method module depends on the registry, never the other way round.
 """
 
 import spektron.baselines  # noqa: F401  (none, target, meancorr, ds, pds, sst, sbc, augment; the peers that import)
-import spektron.transfer.da_methods  # noqa: F401  (coral, mmd, dann, lora; torch loads lazily)
-import spektron.transfer.methods  # noqa: F401  (spektron and its ablations, the deep pipeline; torch loads lazily)
+import spektron.transfer.da_strategies  # noqa: F401  (coral, mmd, dann, lora; torch loads lazily)
+import spektron.transfer.strategies  # noqa: F401  (spektron and its ablations, the deep pipeline; torch loads lazily)

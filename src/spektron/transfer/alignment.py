@@ -1,7 +1,7 @@
 """Distribution-alignment losses between two batches of representations.
 
 Pure functions of tensors, used by the domain-adaptation baselines
-(:mod:`spektron.transfer.da_methods`) to pull the master's and the target's codes
+(:mod:`spektron.transfer.da_strategies`) to pull the master's and the target's codes
 together as *distributions* — the whole-representation alternative to Spektron's
 split latent:
 

@@ -32,7 +32,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from spektron.data.spectra import check_axis, check_spectra, interpolate_spectra, normalise_unit
 from spektron.training.diagnostics import probe_accuracy, retrieval_top1
-from spektron.transfer.heads import NearestMasterRetriever, ZChemRegressor
+from spektron.transfer.zchem_heads import NearestMasterRetriever, ZChemRegressor
 from spektron.transfer.inputs import check_master, check_pairs
 
 __all__ = ["SpektronTransfer"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from spektron.transfer.heads import NearestMasterRetriever, ZChemRegressor
+from spektron.transfer.zchem_heads import NearestMasterRetriever, ZChemRegressor
 
 
 def test_linear_property_is_learned_and_auto_picks_a_linear_head(rng):
@@ -67,7 +67,7 @@ def test_bad_inputs_are_refused(rng):
 def test_auto_head_works_on_a_small_calibration_set():
     """With ~16 codes the PLS head's inner CV folds hold 10 rows: its component cap must
     follow the inner folds (this used to fail with "n_components upper bound is 9")."""
-    from spektron.transfer.heads import ZChemRegressor
+    from spektron.transfer.zchem_heads import ZChemRegressor
 
     rng = np.random.default_rng(1)
     Z = rng.normal(size=(16, 24))

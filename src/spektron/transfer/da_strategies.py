@@ -7,7 +7,7 @@ representation. These baselines test that on identical splits: the same model
 (:func:`spektron.transfer.adaptation.adapt_to_pair`: masked reconstruction, VIB,
 property head on the latent, pair alignment of the k transfer pairs, observed
 target − master differences as target views), the same regression head chosen by CV
-(:class:`~spektron.transfer.heads.ZChemRegressor`) — and differ only in how the
+(:class:`~spektron.transfer.zchem_heads.ZChemRegressor`) — and differ only in how the
 representation is adapted to the target:
 
 =======  =====================================================================  ======
@@ -52,8 +52,8 @@ import numpy as np
 from spektron.methods.base import TransferStrategy
 from spektron.methods.registry import register_method
 from spektron.transfer.estimator import SpektronTransfer
-from spektron.transfer.heads import ZChemRegressor
-from spektron.transfer.methods import resolve_checkpoint
+from spektron.transfer.zchem_heads import ZChemRegressor
+from spektron.transfer.strategies import resolve_checkpoint
 
 __all__ = ["AlignedSpektronTransfer", "CoralStrategy", "MMDStrategy", "DANNStrategy", "LoRAStrategy",
            "ALIGNMENTS"]

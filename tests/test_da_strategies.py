@@ -7,7 +7,7 @@ import pytest
 
 from spektron.methods.context import TransferContext
 from spektron.methods.registry import get_method, method_spec
-from spektron.transfer.da_methods import AlignedSpektronTransfer
+from spektron.transfer.da_strategies import AlignedSpektronTransfer
 
 from instrument_pair import AXIS, TINY, synthetic_pair
 
