@@ -233,3 +233,13 @@ def test_channel_count_of_a_fitted_estimator_checked_in_one_place():
         PLSCalibration(max_components=3).fit(X, y).predict(X[:, :11])
     with pytest.raises(ValueError, match="spectra have 11 channels but the map was fitted on 12"):
         DirectStandardization().fit(X[:10] + 0.1, X_master=X[:10]).transform(X[:, :11])
+
+
+def test_reference_values_checked_in_one_place():
+    from spektron.data.spectra import check_targets
+
+    np.testing.assert_array_equal(check_targets([[1], [2]], 2), [1.0, 2.0])
+    with pytest.raises(ValueError, match="^master_y has 3 values for 4 master spectra$"):
+        check_targets([1, 2, 3], 4, "master_y", "master spectra")
+    with pytest.raises(ValueError, match="^y contains NaN or inf$"):
+        check_targets([1, np.nan], 2)

@@ -20,7 +20,7 @@ from sklearn.cross_decomposition import PLSRegression
 from sklearn.model_selection import RepeatedKFold
 from sklearn.utils.validation import check_is_fitted
 
-from spektron.data.spectra import check_spectra
+from spektron.data.spectra import check_spectra, check_targets
 
 __all__ = ["PLSCalibration", "nested_pls_coefficients"]
 
@@ -42,11 +42,7 @@ def nested_pls_coefficients(pls: PLSRegression) -> np.ndarray:
 
 def _check_xy(X, y) -> tuple[np.ndarray, np.ndarray]:
     X = check_spectra(X, "calibration spectra")
-    y = np.asarray(y, dtype=float).ravel()
-    if y.shape[0] != X.shape[0]:
-        raise ValueError(f"calibration has {X.shape[0]} spectra but {y.shape[0]} reference values")
-    if not np.all(np.isfinite(y)):
-        raise ValueError("calibration reference values contain NaN or inf")
+    y = check_targets(y, X.shape[0], "y (reference values)", "calibration spectra")
     if X.shape[0] < 2:
         raise ValueError(f"PLS calibration needs at least 2 samples, got {X.shape[0]}")
     return X, y

@@ -8,8 +8,6 @@ import typer
 
 from spektron.cli.common import check_out_dir
 
-DEFAULT_CONFIG = "small.toml"
-
 
 def pretrain_command(
     config: Path | None = typer.Option(
@@ -63,13 +61,7 @@ def pretrain_command(
     }
     try:
         base_overrides = {k: v for k, v in overrides.items() if k != "steps"}
-        if config is None:
-            from importlib.resources import as_file, files
-
-            with as_file(files("spektron") / "configs" / DEFAULT_CONFIG) as packaged:
-                base = load_run_config(packaged, base_overrides)
-        else:
-            base = load_run_config(config, base_overrides)
+        base = load_run_config(config, base_overrides)
         if steps is not None and steps != base.steps:
             # the warm-up is a share of the run: --steps scales it with the run
             warmup = max(1, round(base.warmup_steps * steps / base.steps)) if base.warmup_steps else 0
@@ -78,11 +70,7 @@ def pretrain_command(
                 typer.echo(f"warm-up scaled with --steps: {warmup} steps ({base.warmup_steps} of {base.steps} "
                            "in the config)")
             overrides["warmup_steps"] = warmup
-        if config is None:
-            with as_file(files("spektron") / "configs" / DEFAULT_CONFIG) as packaged:
-                run_config = load_run_config(packaged, overrides)
-        else:
-            run_config = load_run_config(config, overrides)
+        run_config = load_run_config(config, overrides)
     except ConfigError as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(code=2) from None

@@ -36,13 +36,7 @@ def vib_command(
     try:
         values = parse_weights(weights)
         overrides = {"steps": steps, "seed": seed}
-        if config is None:
-            from importlib.resources import as_file, files
-
-            with as_file(files("spektron") / "configs" / "small.toml") as packaged:
-                run_config = load_run_config(packaged, overrides)
-        else:
-            run_config = load_run_config(config, overrides)
+        run_config = load_run_config(config, overrides)
         sweep = sweep_vib(values, out, run_config, progress=progress, echo=typer.echo)
     except (ConfigError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)

@@ -85,6 +85,18 @@ def check_spectra(X: np.ndarray, name: str = "spectra", n_channels: int | None =
     return X
 
 
+def check_targets(y, n_rows: int, name: str = "y", rows: str = "spectra") -> np.ndarray:
+    """Validate reference values: one finite number per row of the spectra they belong to
+    (``n_rows``); returned as a float vector. ``name``/``rows`` word the errors
+    ("master_y has 3 values for 60 master spectra")."""
+    y = np.asarray(y, dtype=float).ravel()
+    if y.size != n_rows:
+        raise ValueError(f"{name} has {y.size} values for {n_rows} {rows}")
+    if not np.all(np.isfinite(y)):
+        raise ValueError(f"{name} contains NaN or inf")
+    return y
+
+
 def interpolate_spectra(X: np.ndarray, axis: np.ndarray, new_axis: np.ndarray) -> np.ndarray:
     """Linearly interpolate every row of ``X`` from ``axis`` onto ``new_axis``.
 

@@ -8,23 +8,27 @@ never needs to know what a method uses.
 from __future__ import annotations
 
 import hashlib
+from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 from sklearn.base import clone
 
 from spektron.data.spectra import check_axis, check_spectra, normalise_unit
 
-__all__ = ["TransferContext", "ModelCache"]
+__all__ = ["ModelCache", "TransferContext", "fingerprint"]
 
 
-def _fingerprint(*arrays: np.ndarray) -> str:
+def fingerprint(*arrays: np.ndarray | None, extra: str = "") -> str:
+    """A short hash of arrays (None counts as empty) and a string: the data part of
+    every cache key of fitted models (here and in the Spektron strategies)."""
     h = hashlib.blake2b(digest_size=16)
     for a in arrays:
-        a = np.ascontiguousarray(a, dtype=float)
+        a = np.ascontiguousarray(np.empty(0) if a is None else a, dtype=float)
         h.update(str(a.shape).encode())
         h.update(a.tobytes())
+    h.update(extra.encode())
     return h.hexdigest()
 
 
@@ -33,29 +37,35 @@ class ModelCache:
 
     The master calibration is the same for ``none``, ``ds``, ``pds``, ``sst`` and
     ``sbc`` at every k; fitting it once per split and property is what makes a sweep
-    fast. Keys include a hash of the training data, so a cached model can never be
-    returned for different data. Bounded (oldest entries dropped first).
+    fast. Keys include a hash of the training data (:func:`fingerprint`), so a cached
+    model can never be returned for different data. Bounded: the least recently used
+    entry goes first. The Spektron strategies keep their adapted encoders in one too.
     """
 
     def __init__(self, max_entries: int = 256):
         self.max_entries = max_entries
-        self._store: dict[tuple, Any] = {}
+        self._store: OrderedDict[tuple, Any] = OrderedDict()
         self.hits = 0
         self.misses = 0
+
+    def lookup(self, key: tuple, build: Callable[[], Any]) -> Any:
+        """The entry under ``key``, built by ``build()`` (and kept) when missing."""
+        if key in self._store:
+            self.hits += 1
+            self._store.move_to_end(key)
+            return self._store[key]
+        self.misses += 1
+        value = build()
+        self._store[key] = value
+        while len(self._store) > self.max_entries:
+            self._store.popitem(last=False)
+        return value
 
     def fit(self, estimator, X: np.ndarray, y: np.ndarray | None = None):
         """A fitted clone of ``estimator`` on ``(X, y)``, from the cache when possible."""
         params = repr(sorted((k, repr(v)) for k, v in estimator.get_params(deep=True).items()))
-        key = (type(estimator).__qualname__, params, _fingerprint(X) if y is None else _fingerprint(X, y))
-        if key in self._store:
-            self.hits += 1
-            return self._store[key]
-        self.misses += 1
-        model = clone(estimator).fit(X) if y is None else clone(estimator).fit(X, y)
-        if len(self._store) >= self.max_entries:
-            self._store.pop(next(iter(self._store)))
-        self._store[key] = model
-        return model
+        key = (type(estimator).__qualname__, params, fingerprint(X) if y is None else fingerprint(X, y))
+        return self.lookup(key, lambda: clone(estimator).fit(X) if y is None else clone(estimator).fit(X, y))
 
     def __len__(self) -> int:
         return len(self._store)

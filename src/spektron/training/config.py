@@ -21,6 +21,7 @@ import math
 import os
 import tomllib
 from dataclasses import asdict, dataclass, field, fields
+from importlib.resources import as_file, files
 from pathlib import Path
 from typing import Any, Literal
 
@@ -178,12 +179,20 @@ class TrainConfig:
         return config
 
 
-def load_run_config(path: str | os.PathLike, overrides: dict[str, Any] | None = None) -> TrainConfig:
-    """Read a ``.toml`` / ``.yaml`` / ``.yml`` run file, apply ``overrides``, validate.
+#: The packaged run file used when none is given (``spektron/configs/small.toml``).
+DEFAULT_RUN_CONFIG = "small.toml"
+
+
+def load_run_config(path: str | os.PathLike | None, overrides: dict[str, Any] | None = None) -> TrainConfig:
+    """Read a ``.toml`` / ``.yaml`` / ``.yml`` run file (None: the packaged
+    :data:`DEFAULT_RUN_CONFIG`), apply ``overrides``, validate.
 
     ``overrides`` uses dotted keys for the tables (``{"steps": 10, "data.source": "qm9s",
     "model.lambda_adv": 0.0}``), as the command-line options do.
     """
+    if path is None:
+        with as_file(files("spektron") / "configs" / DEFAULT_RUN_CONFIG) as packaged:
+            return load_run_config(packaged, overrides)
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")

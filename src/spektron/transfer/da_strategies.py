@@ -44,12 +44,11 @@ unlabelled target spectra and with k < 2 has nothing to align and refuses to fit
 from __future__ import annotations
 
 import copy
-import hashlib
-from collections import OrderedDict
 
 import numpy as np
 
 from spektron.methods.base import TransferStrategy
+from spektron.methods.context import ModelCache, fingerprint
 from spektron.methods.registry import register_method
 from spektron.transfer.estimator import SpektronTransfer
 from spektron.transfer.zchem_heads import ZChemRegressor
@@ -60,18 +59,7 @@ __all__ = ["AlignedSpektronTransfer", "CoralStrategy", "MMDStrategy", "DANNStrat
 
 ALIGNMENTS: tuple[str, ...] = ("coral", "mmd")
 MASTER, TARGET = 0, 1
-_BASE_CACHE: OrderedDict = OrderedDict()
-_BASE_CACHE_SIZE = 4
-
-
-def _hash(*arrays, extra: str = "") -> str:
-    h = hashlib.blake2b(digest_size=16)
-    for a in arrays:
-        a = np.ascontiguousarray(np.empty(0) if a is None else a, dtype=float)
-        h.update(str(a.shape).encode())
-        h.update(a.tobytes())
-    h.update(extra.encode())
-    return h.hexdigest()
+_BASE_CACHE = ModelCache(max_entries=4)
 
 
 # --------------------------------------------------------------------------- penalty
@@ -289,16 +277,9 @@ class LoRAStrategy(TransferStrategy):
                       batch_size=self.batch_size, head=self.head, seed=int(context.seed) % (2**31),
                       num_threads=self.num_threads)
         key = (repr(sorted((k, repr(v)) for k, v in params.items())),
-               _hash(context.master_X, context.master_y, context.axis, extra=context.unit))
-        base = _BASE_CACHE.get(key)
-        if base is None:
-            base = SpektronTransfer(**params).fit(context.master_X, context.master_y, axis=context.axis,
-                                                  unit=context.unit)
-            _BASE_CACHE[key] = base
-            while len(_BASE_CACHE) > _BASE_CACHE_SIZE:
-                _BASE_CACHE.popitem(last=False)
-        else:
-            _BASE_CACHE.move_to_end(key)
+               fingerprint(context.master_X, context.master_y, context.axis, extra=context.unit))
+        base = _BASE_CACHE.lookup(key, lambda: SpektronTransfer(**params).fit(
+            context.master_X, context.master_y, axis=context.axis, unit=context.unit))
         return copy.deepcopy(base)
 
     def _check_params(self) -> None:

@@ -10,7 +10,7 @@ from typing import Callable
 
 import numpy as np
 
-from spektron.data.spectra import check_spectra
+from spektron.data.spectra import check_spectra, check_targets
 
 __all__ = ["check_master", "check_pairs"]
 
@@ -18,11 +18,7 @@ __all__ = ["check_master", "check_pairs"]
 def check_master(master_X, master_y, min_samples: int = 4) -> tuple[np.ndarray, np.ndarray]:
     """Validated master calibration spectra (n, C) and reference values (n,)."""
     X = check_spectra(master_X, "master calibration spectra")
-    y = np.asarray(master_y, dtype=float).ravel()
-    if y.size != X.shape[0]:
-        raise ValueError(f"master_y has {y.size} values for {X.shape[0]} master spectra")
-    if not np.all(np.isfinite(y)):
-        raise ValueError("master_y contains NaN or inf")
+    y = check_targets(master_y, X.shape[0], "master_y", "master spectra")
     if X.shape[0] < min_samples:
         raise ValueError(f"need at least {min_samples} master calibration spectra, got {X.shape[0]}")
     return X, y
@@ -46,6 +42,5 @@ def check_pairs(pairs, master_side: Callable[[np.ndarray, str], np.ndarray],
     pt = target_side(pairs[1], "target transfer spectra")
     if not (pm.shape[0] == pt.shape[0] == py.size):
         raise ValueError(f"pairs disagree: {pm.shape[0]} master spectra, {pt.shape[0]} target spectra, {py.size} values")
-    if not np.all(np.isfinite(py)):
-        raise ValueError("pair reference values contain NaN or inf")
+    check_targets(py, py.size, "the pairs' reference values")
     return pm, pt, py

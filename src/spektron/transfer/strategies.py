@@ -39,13 +39,12 @@ from __future__ import annotations
 
 import copy
 import functools
-import hashlib
 import os
-from collections import OrderedDict
 
 import numpy as np
 
 from spektron.methods.base import TransferStrategy
+from spektron.methods.context import ModelCache, fingerprint
 from spektron.methods.registry import register_method
 from spektron.transfer.estimator import SpektronTransfer
 from spektron.transfer.nuisance_transfer import NuisanceTransfer
@@ -54,8 +53,7 @@ __all__ = ["NuisanceStrategy", "SpektronStrategy", "SpektronNoTTT", "SpektronNoG
            "CHECKPOINT_ENV", "resolve_checkpoint"]
 
 CHECKPOINT_ENV = "SPEKTRON_CHECKPOINT"
-_CACHE: OrderedDict = OrderedDict()
-_CACHE_SIZE = 4
+_CACHE = ModelCache(max_entries=4)
 _TTT_KEYS = ("ttt_steps", "ttt_lr", "ttt_mask_ratio", "ttt_n_spectra")
 
 
@@ -65,14 +63,8 @@ def resolve_checkpoint(value: str | None) -> str | None:
 
 
 def _data_key(context) -> str:
-    h = hashlib.blake2b(digest_size=16)
-    for a in (context.master_X, context.master_y, context.axis, context.transfer_master_X, context.transfer_target_X,
-              context.transfer_y, context.target_unlabelled_X if context.target_unlabelled_X is not None else np.empty(0)):
-        a = np.ascontiguousarray(a, dtype=float)
-        h.update(str(a.shape).encode())
-        h.update(a.tobytes())
-    h.update(context.unit.encode())
-    return h.hexdigest()
+    return fingerprint(context.master_X, context.master_y, context.axis, context.transfer_master_X,
+                       context.transfer_target_X, context.transfer_y, context.target_unlabelled_X, extra=context.unit)
 
 
 class NuisanceStrategy(TransferStrategy):
@@ -238,17 +230,10 @@ class SpektronStrategy(TransferStrategy):
     def _fit(self, context) -> None:
         params = self._estimator_params(context)
         key = (repr(sorted((k, repr(v)) for k, v in params.items() if k not in _TTT_KEYS)), _data_key(context))
-        fitted = _CACHE.get(key)
-        if fitted is None:
-            pairs = (context.transfer_master_X, context.transfer_target_X, context.transfer_y) if context.k else None
-            fitted = SpektronTransfer(**params).fit(
-                context.master_X, context.master_y, axis=context.axis, unit=context.unit, pairs=pairs,
-                target_unlabelled=context.target_unlabelled_X)
-            _CACHE[key] = fitted
-            while len(_CACHE) > _CACHE_SIZE:
-                _CACHE.popitem(last=False)
-        else:
-            _CACHE.move_to_end(key)
+        pairs = (context.transfer_master_X, context.transfer_target_X, context.transfer_y) if context.k else None
+        fitted = _CACHE.lookup(key, lambda: SpektronTransfer(**params).fit(
+            context.master_X, context.master_y, axis=context.axis, unit=context.unit, pairs=pairs,
+            target_unlabelled=context.target_unlabelled_X))
         est = copy.deepcopy(fitted).set_params(**{k: params[k] for k in _TTT_KEYS})
         if self.ttt and context.target_unlabelled_X is not None and len(context.target_unlabelled_X):
             est.adapt(context.target_unlabelled_X)

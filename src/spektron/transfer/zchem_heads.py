@@ -21,6 +21,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
+from spektron.data.spectra import check_targets
+
 __all__ = ["HEADS", "NearestMasterRetriever", "ZChemRegressor", "make_head"]
 
 HEADS: tuple[str, ...] = ("knn", "ridge", "pls")
@@ -119,11 +121,7 @@ class ZChemRegressor(BaseEstimator, RegressorMixin):
 
     def fit(self, Z, y) -> "ZChemRegressor":
         Z = _check_codes(Z)
-        y = np.asarray(y, dtype=float).ravel()
-        if y.size != Z.shape[0]:
-            raise ValueError(f"{y.size} reference values for {Z.shape[0]} codes")
-        if not np.all(np.isfinite(y)):
-            raise ValueError("reference values contain NaN or inf")
+        y = check_targets(y, Z.shape[0], "y (reference values)", "codes")
         if Z.shape[0] < 2:
             raise ValueError("need at least 2 calibration codes to fit a regression head")
         if self.head != "auto" and self.head not in HEADS:

@@ -24,7 +24,6 @@ import json
 import os
 import time
 from dataclasses import asdict, dataclass, field, replace
-from importlib.resources import as_file, files
 from pathlib import Path
 from typing import Any, Callable
 
@@ -119,11 +118,6 @@ class DemoResult:
     pretrain_from_cache: bool = False
 
 
-def _load_pretrain_config(overrides: dict[str, Any]):
-    with as_file(files("spektron") / "configs" / "small.toml") as packaged:
-        return load_run_config(packaged, overrides)
-
-
 def run_demo(
     out: str | os.PathLike = "spektron-demo",
     *,
@@ -149,7 +143,7 @@ def run_demo(
     timings: dict[str, float] = {}
 
     # 1. data
-    config = _load_pretrain_config(plan.pretrain)
+    config = load_run_config(None, plan.pretrain)
     if dataset == "corn":
 
         data = load_corn(data_dir)
