@@ -10,6 +10,7 @@ from torch import nn
 
 from spektron.models import SpektronConfig, SpektronModel, load_model, save_model
 from spektron.models.patch_embedding import patchify, standardise
+from spektron.training.objective import PretrainingObjective
 
 AXIS = torch.linspace(4000.0, 10000.0, 700)
 
@@ -66,7 +67,7 @@ def test_default_model_forward_backward_gives_finite_gradients():
     torch.manual_seed(0)
     model = SpektronModel()  # the default configuration
     batch = {"x": _spectra(8), "axis": AXIS, "instrument": torch.tensor([0, 1, 2, 3, 0, 1, 2, 3])}
-    out = model(batch, beta=0.1, alpha=0.5)
+    out = PretrainingObjective(model)(batch, beta=0.1, alpha=0.5)
     assert set(out) >= {"loss", "recon", "kl", "adv", "inst", "balance", "ot", "pair", "align", "adv_acc",
                         "inst_acc", "pair_acc"}
     assert torch.isnan(out.pop("pair_acc"))  # no molecule ids, no pairs to score
@@ -103,7 +104,7 @@ def test_recon_is_masked_mse_on_standardised_valid_channels():
     mask = torch.tensor([[False, False, True], [True, False, False], [False, True, True]])
     captured = {}
     model.reconstruct.register_forward_hook(lambda m, i, o: captured.update(pred=o))
-    out = model({"x": x, "axis": torch.linspace(1000.0, 2000.0, 37)}, mask=mask)
+    out = PretrainingObjective(model)({"x": x, "axis": torch.linspace(1000.0, 2000.0, 37)}, mask=mask)
     target, valid = patchify(standardise(x)[0], 16)
     weight = mask[:, :, None] & valid[None]
     expected = ((captured["pred"] - target) ** 2)[weight].mean()
@@ -161,14 +162,14 @@ def test_random_mask_ratio_and_generator():
     assert model.random_mask(2, 1).all()  # a single patch is masked (nothing else to predict)
     model.eval()
     batch = {"x": _spectra(3), "axis": AXIS}
-    l1 = model(batch, generator=torch.Generator().manual_seed(7))["loss"]
-    l2 = model(batch, generator=torch.Generator().manual_seed(7))["loss"]
+    l1 = PretrainingObjective(model)(batch, generator=torch.Generator().manual_seed(7))["loss"]
+    l2 = PretrainingObjective(model)(batch, generator=torch.Generator().manual_seed(7))["loss"]
     assert l1.item() == l2.item()
 
 
 def test_without_instrument_labels_domain_terms_are_zero():
     model = SpektronModel(_small(lambda_ot=1.0))
-    out = model({"x": _spectra(4), "axis": AXIS}, beta=0.0)
+    out = PretrainingObjective(model)({"x": _spectra(4), "axis": AXIS}, beta=0.0)
     assert out["adv"].item() == out["inst"].item() == out["ot"].item() == 0.0
     assert torch.isnan(out["adv_acc"]) and torch.isnan(out["inst_acc"])
     torch.testing.assert_close(out["loss"], out["recon"] + 1e-2 * out["balance"])
@@ -178,7 +179,7 @@ def test_loss_is_the_weighted_sum():
     torch.manual_seed(0)
     cfg = _small(w_kl=2.0, lambda_adv=0.5, lambda_inst=3.0, lambda_moe=0.1, lambda_ot=0.2)
     model = SpektronModel(cfg)
-    out = model({"x": _spectra(6), "axis": AXIS, "instrument": torch.tensor([0, 1, 0, 1, 2, 2])}, beta=0.05)
+    out = PretrainingObjective(model)({"x": _spectra(6), "axis": AXIS, "instrument": torch.tensor([0, 1, 0, 1, 2, 2])}, beta=0.05)
     expected = out["recon"] + 2.0 * 0.05 * out["kl"] + 0.5 * out["adv"] + 3.0 * out["inst"] + 0.1 * out["balance"] + 0.2 * out["ot"]
     torch.testing.assert_close(out["loss"], expected)
     assert out["ot"].item() > 0
@@ -188,7 +189,7 @@ def test_single_latent_ablation():
     model = SpektronModel(_small(split_latent=False)).eval()
     z_chem, z_inst, _ = model.encode(_spectra(3), AXIS)
     assert z_chem.shape == (3, 12) and z_inst.shape == (3, 0)
-    out = model.train()({"x": _spectra(3), "axis": AXIS, "instrument": torch.tensor([0, 1, 2])})
+    out = PretrainingObjective(model.train())({"x": _spectra(3), "axis": AXIS, "instrument": torch.tensor([0, 1, 2])})
     assert out["inst"].item() == 0.0 and out["adv"].item() > 0
 
 
@@ -206,15 +207,15 @@ def test_single_latent_ablation():
 )
 def test_bad_input_raises_clear_errors(batch, message):
     with pytest.raises(ValueError, match=message):
-        SpektronModel(_small())(batch)
+        PretrainingObjective(SpektronModel(_small()))(batch)
 
 
 def test_bad_mask_raises():
     model = SpektronModel(_small())
     with pytest.raises(ValueError, match="shape"):
-        model({"x": _spectra(2), "axis": AXIS}, mask=torch.ones(2, 10, dtype=torch.bool))
+        PretrainingObjective(model)({"x": _spectra(2), "axis": AXIS}, mask=torch.ones(2, 10, dtype=torch.bool))
     with pytest.raises(ValueError, match="no patch"):
-        model({"x": _spectra(2), "axis": AXIS}, mask=torch.zeros(44, dtype=torch.bool))
+        PretrainingObjective(model)({"x": _spectra(2), "axis": AXIS}, mask=torch.zeros(44, dtype=torch.bool))
 
 
 # --------------------------------------------------------- parameter groups
@@ -230,7 +231,7 @@ def test_parameter_groups_and_freezing():
 
     model.freeze_except(model.ttt_parameters())
     assert model.n_parameters(trainable_only=True) == sum(p.numel() for p in norms + vib)
-    model({"x": _spectra(2), "axis": AXIS})["loss"].backward()
+    PretrainingObjective(model)({"x": _spectra(2), "axis": AXIS})["loss"].backward()
     for name, p in model.named_parameters():
         assert (p.grad is not None) == (id(p) in ttt), name
     model.freeze_except(model.parameters())
@@ -251,7 +252,7 @@ def test_save_load_reproduces_outputs_exactly(tmp_path):
     for a, b in zip(model.encode(x, AXIS)[:2], loaded.encode(x, AXIS)[:2]):
         assert torch.equal(a, b)
     mask = model.random_mask(3, 44, torch.Generator().manual_seed(0))
-    assert torch.equal(model({"x": x, "axis": AXIS}, mask=mask)["loss"], loaded({"x": x, "axis": AXIS}, mask=mask)["loss"])
+    assert torch.equal(PretrainingObjective(model)({"x": x, "axis": AXIS}, mask=mask)["loss"], PretrainingObjective(loaded)({"x": x, "axis": AXIS}, mask=mask)["loss"])
 
 
 def test_load_rejects_foreign_files(tmp_path):
@@ -269,7 +270,7 @@ def test_reconstruction_through_the_latent_only():
     model = SpektronModel(_small(recon_from_tokens=False))
     captured = {}
     model.reconstruct.register_forward_hook(lambda m, i, o: captured.update(context=i[0]))
-    out = model({"x": _spectra(2), "axis": AXIS})
+    out = PretrainingObjective(model)({"x": _spectra(2), "axis": AXIS})
     out["loss"].backward()
     code = model.embed.position(torch.as_tensor(model.encode(_spectra(1), AXIS)[2]["patch_centres"]))
     torch.testing.assert_close(captured["context"], code.expand(2, -1, -1))
@@ -285,13 +286,13 @@ def test_adversary_sees_the_posterior_mean_not_the_sample():
     for which, same in (("mean", True), ("sample", False)):
         torch.manual_seed(0)
         model = SpektronModel(_small(classifier_input=which, logvar_max=0.0)).train()
-        a, b = model(batch, mask=mask), model(batch, mask=mask)  # fresh reparameterisation noise each time
+        a, b = PretrainingObjective(model)(batch, mask=mask), PretrainingObjective(model)(batch, mask=mask)  # fresh reparameterisation noise each time
         assert (a["adv"].item() == b["adv"].item()) is same, which
         assert (a["inst"].item() == b["inst"].item()) is same, which
     # "both" averages the two cross-entropies
     torch.manual_seed(0)
     model = SpektronModel(_small(classifier_input="both")).train()
-    out = model(batch, mask=mask)
+    out = PretrainingObjective(model)(batch, mask=mask)
     assert torch.isfinite(out["adv"]) and out["adv"].item() > 0
     with pytest.raises(ValueError, match="classifier_input"):
         _small(classifier_input="posterior")
@@ -312,7 +313,7 @@ def test_pairing_terms_enter_the_loss_and_reward_invariant_chemistry():
     model = SpektronModel(cfg).train()
     x = _spectra(4)
     batch, mask = _paired_views(x)
-    out = model(batch, beta=0.0, mask=mask)
+    out = PretrainingObjective(model)(batch, beta=0.0, mask=mask)
     torch.testing.assert_close(out["loss"], out["recon"] + 0.7 * out["pair"] + 0.3 * out["align"])
     # identical views: the means coincide, so alignment is 0 and retrieval in the batch is perfect
     assert out["align"].item() == pytest.approx(0.0, abs=1e-8)
@@ -321,9 +322,9 @@ def test_pairing_terms_enter_the_loss_and_reward_invariant_chemistry():
     assert model.vib_chem.proj.weight.grad.abs().sum() > 0
     # different spectra under the same ids: misaligned, positive alignment loss
     other = dict(batch, x=torch.cat([x, _spectra(4, seed=1)]))
-    assert model(other, beta=0.0, mask=mask)["align"].item() > 0.1
+    assert PretrainingObjective(model)(other, beta=0.0, mask=mask)["align"].item() > 0.1
     with pytest.raises(ValueError, match="molecule ids"):
-        model(dict(batch, molecule=torch.zeros(8)), mask=mask)
+        PretrainingObjective(model)(dict(batch, molecule=torch.zeros(8)), mask=mask)
 
 
 def test_barlow_invariance_term_enters_the_loss():
@@ -333,17 +334,17 @@ def test_barlow_invariance_term_enters_the_loss():
     model = SpektronModel(cfg).train()
     x = _spectra(4)
     batch, mask = _paired_views(x)
-    out = model(batch, beta=0.0, mask=mask)
+    out = PretrainingObjective(model)(batch, beta=0.0, mask=mask)
     torch.testing.assert_close(out["loss"], out["recon"] + 0.4 * out["invariance"])
     assert out["invariance"].item() == pytest.approx(0.0, abs=1e-3)  # identical views
     other = dict(batch, x=torch.cat([x, _spectra(4, seed=1)]))
-    mismatched = model(other, beta=0.0, mask=mask)
+    mismatched = PretrainingObjective(model)(other, beta=0.0, mask=mask)
     assert mismatched["invariance"].item() > 1.0
     mismatched["loss"].backward()
     assert model.vib_chem.proj.weight.grad.abs().sum() > 0
     # off by default, and validated
-    assert model(batch, mask=mask)["invariance"].item() != 0.0
-    assert SpektronModel(_small()).train()(batch, mask=mask)["invariance"].item() == 0.0
+    assert PretrainingObjective(model)(batch, mask=mask)["invariance"].item() != 0.0
+    assert PretrainingObjective(SpektronModel(_small()).train())(batch, mask=mask)["invariance"].item() == 0.0
     with pytest.raises(ValueError, match="lambda_invariance"):
         _small(lambda_invariance=-1.0)
 
@@ -392,7 +393,7 @@ def test_standardised_classifier_is_scale_free():
 def test_deeper_latent_only_decoder():
     model = SpektronModel(_small(recon_from_tokens=False, decoder_layers=3))
     assert len(model.reconstruct.extra) == 2
-    out = model({"x": _spectra(3), "axis": AXIS})
+    out = PretrainingObjective(model)({"x": _spectra(3), "axis": AXIS})
     assert torch.isfinite(out["recon"])
     with pytest.raises(ValueError, match="decoder_layers"):
         _small(decoder_layers=0)

@@ -5,7 +5,7 @@ import math
 from typer.testing import CliRunner
 
 from spektron.cli.main import app
-from spektron.models.speed import run_model_benchmark
+from spektron.training.speed import run_model_benchmark
 
 
 def test_paths_side_by_side_with_memory():

@@ -14,7 +14,7 @@ app = typer.Typer(
 
 
 def print_model_benchmark(result: dict[str, Any]) -> None:
-    """Render :func:`spektron.models.speed.run_model_benchmark`'s result as tables."""
+    """Render :func:`spektron.training.speed.run_model_benchmark`'s result as tables."""
     from rich.console import Console
     from rich.table import Table
 
@@ -59,7 +59,7 @@ def model_command(
     """The D-LinOSS recurrence three ways (sequential loop, parallel scan, chunked
     convolution; forward + backward, with peak memory) at several sequence lengths,
     and the default model's spectra per second for training and for inference."""
-    from spektron.models.speed import run_model_benchmark
+    from spektron.training.speed import run_model_benchmark
 
     try:
         parsed = tuple(int(v) for v in lengths.split(",") if v.strip())

@@ -57,6 +57,7 @@ from spektron.training.distributed import (
     wrap_model,
 )
 from spektron.training.logging import MetricsLogger
+from spektron.training.objective import PretrainingObjective
 from spektron.training.optim import build_optimizer, build_scheduler
 from spektron.training.schedules import schedule_values
 
@@ -128,7 +129,9 @@ class Trainer:
         # Same initial weights on every rank (DDP also broadcasts rank 0's).
         torch.manual_seed(cfg.seed)
         model = SpektronModel(cfg.model).to(self.dist.device)
-        self.model = wrap_model(model, self.dist)
+        self.model = model
+        # the objective (model + loss) is what runs forward, so it is what DDP wraps
+        self.objective = wrap_model(PretrainingObjective(model), self.dist)
         self.optimizer = build_optimizer(unwrap(self.model), cfg.lr, cfg.weight_decay,
                                          lr_mult={"adversary.": cfg.adversary_lr_mult})
         self.scheduler = build_scheduler(self.optimizer, cfg.warmup_steps, cfg.steps, cfg.min_lr_ratio)
@@ -173,10 +176,10 @@ class Trainer:
     # ------------------------------------------------------------------ steps
     def _train_step(self, step: int) -> dict[str, float]:
         cfg = self.config
-        self.model.train()
+        self.objective.train()
         batch = self.data.train_batch(step, device=self.dist.device)
         beta, alpha = schedule_values(step, cfg.steps, cfg.model)
-        out = self.model(batch, beta=beta, alpha=alpha)
+        out = self.objective(batch, beta=beta, alpha=alpha)
         loss = out["loss"]
         if not torch.isfinite(loss):
             raise FloatingPointError(f"non-finite loss at step {step}: {loss.item()}")

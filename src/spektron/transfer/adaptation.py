@@ -39,6 +39,7 @@ from torch import nn
 
 from spektron.data.instruments import apply_instruments, draw_instruments
 from spektron.models import SpektronConfig
+from spektron.training.objective import PretrainingObjective
 from spektron.training.schedules import schedule_values
 
 __all__ = ["AdaptationConfig", "AdaptationResult", "adapt_to_pair", "augmentation_strength", "auto_patch_size",
@@ -233,6 +234,7 @@ def adapt_to_pair(
     model.train()
     # The forward pass computes z_chem's posterior mean anyway: capture it rather than
     # encoding the batch a second time (halves the cost of a step).
+    objective = PretrainingObjective(model)
     captured: list = []
     hook = model.vib_chem.register_forward_hook(lambda mod, inp, out: captured.append(out[1]))
     history = []
@@ -276,7 +278,7 @@ def adapt_to_pair(
             yv = np.concatenate(parts_y)
             beta, alpha = schedule_values(step, config.steps, cfg)
             captured.clear()
-            out = model({"x": x, "axis": axis_cm1, "instrument": labels}, beta=beta, alpha=alpha)
+            out = objective({"x": x, "axis": axis_cm1, "instrument": labels}, beta=beta, alpha=alpha)
             loss = out["loss"]
             extra = {}
             if extra_loss is not None:

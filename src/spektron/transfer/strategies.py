@@ -49,8 +49,7 @@ from spektron.methods.registry import register_method
 from spektron.transfer.estimator import SpektronTransfer
 from spektron.transfer.nuisance_transfer import NuisanceTransfer
 
-__all__ = ["NuisanceStrategy", "SpektronStrategy", "SpektronNoTTT", "SpektronNoGRL", "SpektronNoSplit",
-           "CHECKPOINT_ENV", "resolve_checkpoint"]
+__all__ = ["CHECKPOINT_ENV", "NuisanceStrategy", "SpektronStrategy", "resolve_checkpoint"]
 
 CHECKPOINT_ENV = "SPEKTRON_CHECKPOINT"
 _CACHE = ModelCache(max_entries=4)
@@ -196,17 +195,19 @@ class SpektronStrategy(TransferStrategy):
     Parameters are those of :class:`~spektron.transfer.SpektronTransfer` (defaults
     identical), plus ``ttt`` (run test-time training), ``checkpoint`` (None = the
     ``SPEKTRON_CHECKPOINT`` environment variable, else a fresh model) and
-    ``num_threads`` (torch threads, default 2).
+    ``num_threads`` (torch threads, default 2). The ablations are parameter settings
+    of this one strategy: ``spektron-deep-nottt`` (``ttt=False``), ``-nogrl``
+    (``lambda_adv=0``: no reversed instrument classifier) and ``-nosplit``
+    (``split_latent=False``: one latent with reversal on all of it, DANN-like).
     """
 
     name = "spektron-deep"
     requires_pairs = False
-    _variant: dict = {}
 
     def __init__(self, checkpoint: str | None = None, steps: int = 150, lr: float = 2e-3, batch_size: int = 32,
                  lambda_pair: float = 1.0, lambda_y: float = 1.0, ttt: bool = True, ttt_steps: int = 3,
                  ttt_lr: float = 1e-5, ttt_mask_ratio: float = 0.35, ttt_n_spectra: int = 10, head: str = "auto",
-                 num_threads: int | None = 2):
+                 lambda_adv: float | None = None, split_latent: bool | None = None, num_threads: int | None = 2):
         self.checkpoint = checkpoint
         self.steps = steps
         self.lr = lr
@@ -219,13 +220,17 @@ class SpektronStrategy(TransferStrategy):
         self.ttt_mask_ratio = ttt_mask_ratio
         self.ttt_n_spectra = ttt_n_spectra
         self.head = head
+        self.lambda_adv = lambda_adv
+        self.split_latent = split_latent
         self.num_threads = num_threads
 
     def _estimator_params(self, context) -> dict:
         return dict(checkpoint=resolve_checkpoint(self.checkpoint), steps=self.steps, lr=self.lr, batch_size=self.batch_size,
                     lambda_pair=self.lambda_pair, lambda_y=self.lambda_y, ttt_steps=self.ttt_steps,
                     ttt_lr=self.ttt_lr, ttt_mask_ratio=self.ttt_mask_ratio, ttt_n_spectra=self.ttt_n_spectra,
-                    head=self.head, seed=int(context.seed) % (2**31), num_threads=self.num_threads, **self._variant)
+                    head=self.head, seed=int(context.seed) % (2**31), num_threads=self.num_threads,
+                    **{k: v for k, v in (("lambda_adv", self.lambda_adv), ("split_latent", self.split_latent))
+                       if v is not None})
 
     def _fit(self, context) -> None:
         params = self._estimator_params(context)
@@ -245,38 +250,10 @@ class SpektronStrategy(TransferStrategy):
 
 register_method("spektron-deep", SpektronStrategy, requires_pairs=False,
                 description="deep Spektron (first build): encoder adaptation + masked TTT + regression from z_chem")
-
-
-class SpektronNoTTT(SpektronStrategy):
-    """Deep Spektron without test-time training (ablation)."""
-
-    name = "spektron-deep-nottt"
-
-    def __init__(self, checkpoint: str | None = None, steps: int = 150, lr: float = 2e-3, batch_size: int = 32,
-                 lambda_pair: float = 1.0, lambda_y: float = 1.0, ttt: bool = False, ttt_steps: int = 3,
-                 ttt_lr: float = 1e-5, ttt_mask_ratio: float = 0.35, ttt_n_spectra: int = 10, head: str = "auto",
-                 num_threads: int | None = 2):
-        super().__init__(checkpoint, steps, lr, batch_size, lambda_pair, lambda_y, ttt, ttt_steps, ttt_lr,
-                         ttt_mask_ratio, ttt_n_spectra, head, num_threads)
-
-
-class SpektronNoGRL(SpektronStrategy):
-    """Spektron with the reversed instrument classifier switched off (adversarial weight 0)."""
-
-    name = "spektron-deep-nogrl"
-    _variant = {"lambda_adv": 0.0}
-
-
-class SpektronNoSplit(SpektronStrategy):
-    """Spektron with one latent (z_chem + z_inst widths) and reversal on all of it (DANN-like)."""
-
-    name = "spektron-deep-nosplit"
-    _variant = {"split_latent": False}
-
-
-register_method("spektron-deep-nottt", SpektronNoTTT, requires_pairs=False,
+register_method("spektron-deep-nottt", functools.partial(SpektronStrategy, ttt=False), requires_pairs=False,
                 description="deep Spektron without test-time training")
-register_method("spektron-deep-nogrl", SpektronNoGRL, requires_pairs=False,
+register_method("spektron-deep-nogrl", functools.partial(SpektronStrategy, lambda_adv=0.0), requires_pairs=False,
                 description="deep Spektron without the gradient-reversal adversary (weight 0)")
-register_method("spektron-deep-nosplit", SpektronNoSplit, requires_pairs=False,
+register_method("spektron-deep-nosplit", functools.partial(SpektronStrategy, split_latent=False),
+                requires_pairs=False,
                 description="deep Spektron with one latent and reversal on all of it (DANN-like)")

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from spektron.training.objective import PretrainingObjective
+
 __all__ = ["TTTConfig", "TTTResult", "run_test_time_training", "masked_reconstruction_loss"]
 
 
@@ -78,7 +80,7 @@ def _masks(n: int, n_patches: int, ratio: float, generator: torch.Generator) -> 
 
 def masked_reconstruction_loss(model, x: torch.Tensor, axis: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """The model's masked-patch MSE (standardised units) for ``mask`` — no KL, no classifiers."""
-    return model({"x": x, "axis": axis}, mask=mask)["recon"]
+    return PretrainingObjective(model)({"x": x, "axis": axis}, mask=mask)["recon"]
 
 
 def run_test_time_training(model, X, axis_cm1, config: TTTConfig | None = None) -> TTTResult:

@@ -20,6 +20,7 @@ from spektron.models.config import SpektronConfig
 from spektron.models.dlinoss import discretise, ring_init
 from spektron.models.scan import convolution_scan, parallel_scan, sequential_scan
 from spektron.models.spektron import SpektronModel
+from spektron.training.objective import PretrainingObjective
 
 __all__ = ["PATHS", "run_model_benchmark"]
 
@@ -118,10 +119,12 @@ def _model_task(mode: str, scan_method: str, batch: int, channels: int, repeats:
     axis = torch.linspace(4000.0, 10000.0, channels, device=device)
     data = {"x": x, "axis": axis, "instrument": (torch.arange(batch) % config.n_instruments).to(device)}
 
+    objective = PretrainingObjective(model)
+
     def train_step() -> None:
         model.train()
         model.zero_grad(set_to_none=True)
-        model(data, beta=config.beta_start, alpha=0.5)["loss"].backward()
+        objective(data, beta=config.beta_start, alpha=0.5)["loss"].backward()
 
     def infer_step() -> None:
         model.eval()
