@@ -13,14 +13,16 @@ chemometrics", Chemometr. Intell. Lab. Syst. 58, 109–130 (2001).
 from __future__ import annotations
 
 import warnings
+from numbers import Integral
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.cross_decomposition import PLSRegression
 from sklearn.model_selection import RepeatedKFold
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions  # scikit-learn's own constraint types
 from sklearn.utils.validation import check_is_fitted
 
-from spektron.data.spectra import check_spectra, check_targets
+from spektron.data.spectra import validate_spectra
 
 __all__ = ["PLSCalibration", "nested_pls_coefficients"]
 
@@ -38,14 +40,6 @@ def nested_pls_coefficients(pls: PLSRegression) -> np.ndarray:
         R = W[:, :a] @ np.linalg.pinv(P[:, :a].T @ W[:, :a])
         B[:, a - 1] = R @ q[:a]
     return B
-
-
-def _check_xy(X, y) -> tuple[np.ndarray, np.ndarray]:
-    X = check_spectra(X, "calibration spectra")
-    y = check_targets(y, X.shape[0], "y (reference values)", "calibration spectra")
-    if X.shape[0] < 2:
-        raise ValueError(f"PLS calibration needs at least 2 samples, got {X.shape[0]}")
-    return X, y
 
 
 class PLSCalibration(RegressorMixin, BaseEstimator):
@@ -79,6 +73,15 @@ class PLSCalibration(RegressorMixin, BaseEstimator):
         The fitted preprocessing.
     """
 
+    _parameter_constraints = {
+        "max_components": [Interval(Integral, 1, None, closed="left")],
+        "cv_folds": [Interval(Integral, 2, None, closed="left")],
+        "cv_repeats": [Interval(Integral, 1, None, closed="left")],
+        "rule": [StrOptions({"min", "1se"})],
+        "preprocessing": [HasMethods(["fit", "transform"]), None],
+        "random_state": ["random_state"],
+    }
+
     def __init__(
         self,
         max_components: int = 20,
@@ -102,16 +105,6 @@ class PLSCalibration(RegressorMixin, BaseEstimator):
         Xf = prep.fit_transform(X_fit)
         return prep, Xf, None if X_other is None else prep.transform(X_other)
 
-    def _validate_params_(self) -> None:
-        if int(self.max_components) < 1:
-            raise ValueError(f"max_components must be ≥ 1, got {self.max_components}")
-        if int(self.cv_folds) < 2:
-            raise ValueError(f"cv_folds must be ≥ 2, got {self.cv_folds}")
-        if int(self.cv_repeats) < 1:
-            raise ValueError(f"cv_repeats must be ≥ 1, got {self.cv_repeats}")
-        if self.rule not in ("min", "1se"):
-            raise ValueError(f"rule must be 'min' or '1se', got {self.rule!r}")
-
     def fit(self, X, y) -> "PLSCalibration":
         with warnings.catch_warnings():
             # NIPALS warns when y is explained before the last component: expected with a cap
@@ -119,8 +112,8 @@ class PLSCalibration(RegressorMixin, BaseEstimator):
             return self._fit(X, y)
 
     def _fit(self, X, y) -> "PLSCalibration":
-        self._validate_params_()
-        X, y = _check_xy(X, y)
+        self._validate_params()
+        X, y = validate_spectra(self, X, y, reset=True, name="calibration spectra", min_samples=2)
         n, p = X.shape
         folds = min(int(self.cv_folds), n)
         # a fold trains on n − ceil(n / folds) samples; centring costs one degree of freedom
@@ -149,12 +142,11 @@ class PLSCalibration(RegressorMixin, BaseEstimator):
             self.n_components_ = best + 1
         self.preprocessing_, Xp, _ = self._transform_pair(X, None)
         self.pls_ = PLSRegression(n_components=self.n_components_, scale=False).fit(Xp, y)
-        self.n_features_in_ = p
         return self
 
     def predict(self, X) -> np.ndarray:
         check_is_fitted(self, "pls_")
-        X = check_spectra(X, "spectra", self.n_features_in_, "the model was calibrated on")
+        X = validate_spectra(self, X, reset=False, fitted="the model was calibrated on")
         if self.preprocessing_ is not None:
             X = self.preprocessing_.transform(X)
         return self.pls_.predict(X).ravel()

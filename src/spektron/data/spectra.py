@@ -97,6 +97,45 @@ def check_targets(y, n_rows: int, name: str = "y", rows: str = "spectra") -> np.
     return y
 
 
+def validate_spectra(estimator, X, y="no_validation", *, reset: bool, name: str = "spectra",
+                     fitted: str = "the model was fitted on", min_samples: int = 1, columns: str = "channels"):
+    """scikit-learn's ``validate_data`` for a Spektron estimator, in Spektron's words.
+
+    ``validate_data`` refuses sparse, complex, empty and 1-D input, too few rows and a
+    missing ``y``, and keeps ``n_features_in_`` (``reset=True`` in ``fit``); non-finite
+    values and a wrong channel count get :func:`check_spectra`'s messages (which also
+    carry scikit-learn's wording for the channel count; ``columns`` names what the
+    columns are, e.g. "dimensions" for latent codes). Returns ``X`` or ``(X, y)``.
+    """
+    from sklearn.utils.validation import validate_data
+
+    n_in = getattr(estimator, "n_features_in_", None)
+    if not reset and n_in is not None and not hasattr(X, "tocsr"):
+        shape = getattr(X, "shape", None)
+        if shape is None and isinstance(X, (list, tuple)):
+            shape = np.shape(X)
+        if shape is not None and len(shape) == 2 and shape[1] != n_in:
+            raise ValueError(f"{name} have {shape[1]} {columns} but {fitted} {n_in} (X has {shape[1]} features, "
+                             f"but {type(estimator).__name__} is expecting {n_in} features as input)")
+    shape = getattr(X, "shape", None)
+    if shape is None and isinstance(X, (list, tuple)):
+        shape = np.shape(X)
+    if shape is not None and len(shape) == 2 and shape[1] > 0 and shape[0] < min_samples:
+        raise ValueError(f"{type(estimator).__name__} needs at least {min_samples} {name}, got n_samples={shape[0]}")
+    with_y = not (isinstance(y, str) and y == "no_validation")
+    if with_y and y is not None and shape is not None and hasattr(y, "__len__") and len(y) != shape[0]:
+        raise ValueError(f"y (reference values) has {len(y)} values for {shape[0]} {name} (Found input variables "
+                         f"with inconsistent numbers of samples: [{shape[0]}, {len(y)}])")
+    if not with_y:
+        X = validate_data(estimator, X, reset=reset, ensure_all_finite=False, ensure_min_samples=min_samples,
+                          dtype="numeric")
+        return check_spectra(X, name)
+    X, y = validate_data(estimator, X, y, reset=reset, ensure_all_finite=False, ensure_min_samples=min_samples,
+                         dtype="numeric", y_numeric=True)
+    X = check_spectra(X, name)
+    return X, check_targets(y, X.shape[0], "y (reference values)", name)
+
+
 def interpolate_spectra(X: np.ndarray, axis: np.ndarray, new_axis: np.ndarray) -> np.ndarray:
     """Linearly interpolate every row of ``X`` from ``axis`` onto ``new_axis``.
 

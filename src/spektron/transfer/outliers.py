@@ -29,7 +29,7 @@ from scipy import stats
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from spektron.data.spectra import check_spectra
+from spektron.data.spectra import validate_spectra
 
 __all__ = ["CalibrationDomain"]
 
@@ -63,10 +63,8 @@ class CalibrationDomain(BaseEstimator):
     def fit(self, X, y=None, nuisance: np.ndarray | None = None) -> "CalibrationDomain":
         """PCA of the calibration spectra ``X``; ``nuisance`` (C × r), directions
         excluded from Q (see the module docstring)."""
-        X = check_spectra(X, "calibration spectra")
+        X = validate_spectra(self, X, reset=True, name="calibration spectra", min_samples=4)
         n, C = X.shape
-        if n < 4:
-            raise ValueError(f"the calibration domain needs at least 4 spectra, got {n}")
         lo, hi = (float(v) for v in self.levels)
         if not 0.0 < lo < hi < 1.0:
             raise ValueError(f"levels must be two increasing confidence levels in (0, 1), got {self.levels!r}")
@@ -97,7 +95,6 @@ class CalibrationDomain(BaseEstimator):
         residual = residual[residual > 1e-12 * max(residual.max(initial=0.0), 1e-300)]
         self.t2_limits_ = {lv: self._t2_limit(lv, A, n) for lv in (lo, hi)}
         self.q_limits_ = {lv: self._q_limit(lv, residual) for lv in (lo, hi)}
-        self.n_features_in_ = C
         return self
 
     @staticmethod
@@ -119,7 +116,7 @@ class CalibrationDomain(BaseEstimator):
     def scores(self, X) -> tuple[np.ndarray, np.ndarray]:
         """``(T², Q)`` of each spectrum, (n,) each."""
         check_is_fitted(self, "components_")
-        X = check_spectra(X, "spectra", self.n_features_in_, "the calibration domain has")
+        X = validate_spectra(self, X, reset=False, fitted="the calibration domain has")
         Xc = X - self.mean_
         t2 = np.sum((Xc @ self.components_.T) ** 2 / self.variances_, axis=1)
         q = np.sum((Xc - (Xc @ self.plane_) @ self.plane_.T) ** 2, axis=1)

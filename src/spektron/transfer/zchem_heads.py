@@ -21,7 +21,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
-from spektron.data.spectra import check_targets
+from spektron.data.spectra import validate_spectra
 
 __all__ = ["HEADS", "NearestMasterRetriever", "ZChemRegressor", "make_head"]
 
@@ -85,7 +85,7 @@ class _PLSHead(BaseEstimator, RegressorMixin):
         return np.ravel(self.pls_.predict(self.scaler_.transform(np.asarray(Z, dtype=float))))
 
 
-class ZChemRegressor(BaseEstimator, RegressorMixin):
+class ZChemRegressor(RegressorMixin, BaseEstimator):
     """Property regression from ``z_chem`` codes.
 
     Parameters
@@ -120,10 +120,7 @@ class ZChemRegressor(BaseEstimator, RegressorMixin):
         self.seed = seed
 
     def fit(self, Z, y) -> "ZChemRegressor":
-        Z = _check_codes(Z)
-        y = check_targets(y, Z.shape[0], "y (reference values)", "codes")
-        if Z.shape[0] < 2:
-            raise ValueError("need at least 2 calibration codes to fit a regression head")
+        Z, y = validate_spectra(self, Z, y, reset=True, name="z_chem codes", min_samples=2)
         if self.head != "auto" and self.head not in HEADS:
             raise ValueError(f"unknown head {self.head!r}; expected 'auto' or one of {', '.join(HEADS)}")
         candidates = HEADS if self.head == "auto" else (self.head,)
@@ -141,14 +138,12 @@ class ZChemRegressor(BaseEstimator, RegressorMixin):
             self.head_ = candidates[0]
         self.model_ = clone(make_head(self.head_, Z.shape[0], Z.shape[1], self.n_neighbors, self.max_components))
         self.model_.fit(Z, y)
-        self.n_features_in_ = Z.shape[1]
         return self
 
     def predict(self, Z) -> np.ndarray:
         check_is_fitted(self, "model_")
-        Z = _check_codes(Z)
-        if Z.shape[1] != self.n_features_in_:
-            raise ValueError(f"codes have {Z.shape[1]} dimensions, the head was fitted on {self.n_features_in_}")
+        Z = validate_spectra(self, Z, reset=False, name="z_chem codes", fitted="the head was fitted on",
+                             columns="dimensions")
         return np.ravel(self.model_.predict(Z))
 
 

@@ -57,7 +57,7 @@ def test_nuisance_directions_leave_q_but_not_t2():
 
 def test_errors():
     rng = np.random.default_rng(3)
-    with pytest.raises(ValueError, match="at least 4 spectra"):
+    with pytest.raises(ValueError, match="at least 4 calibration spectra, got n_samples=3"):
         CalibrationDomain().fit(_draw(rng, 3))
     with pytest.raises(ValueError, match="levels must be two increasing"):
         CalibrationDomain(levels=(0.99, 0.95)).fit(_draw(rng, 10))
