@@ -185,6 +185,23 @@ def test_loss_is_the_weighted_sum():
     assert out["ot"].item() > 0
 
 
+def test_objective_weights_override_the_config_for_one_objective_only():
+    """A transfer that drops the adversary weighs it 0 in its objective; the model's
+    configuration (what a saved model carries) stays as it was."""
+    torch.manual_seed(0)
+    model = SpektronModel(_small(lambda_adv=0.5, lambda_inst=3.0)).eval()
+    batch = {"x": _spectra(6), "axis": AXIS, "instrument": torch.tensor([0, 1, 0, 1, 2, 2])}
+    mask = model.random_mask(6, 44, torch.Generator().manual_seed(1))
+    full = PretrainingObjective(model)(batch, beta=0.05, mask=mask)
+    no_adv = PretrainingObjective(model, {"lambda_adv": 0.0})(batch, beta=0.05, mask=mask)
+    torch.testing.assert_close(no_adv["loss"], full["loss"] - 0.5 * full["adv"])
+    assert model.config.lambda_adv == 0.5
+    with pytest.raises(ValueError, match="unknown objective weight"):
+        PretrainingObjective(model, {"lambda_adverse": 0.0})
+    with pytest.raises(ValueError, match="finite number ≥ 0"):
+        PretrainingObjective(model, {"lambda_adv": -1.0})
+
+
 def test_single_latent_ablation():
     model = SpektronModel(_small(split_latent=False)).eval()
     z_chem, z_inst, _ = model.encode(_spectra(3), AXIS)

@@ -29,7 +29,7 @@ def test_whole_latent_methods_fit_and_predict(name, k):
     cfg = strategy.estimator_.model_.config
     # one latent, master and target classes only: no simulated instruments
     assert cfg.split_latent is False and cfg.n_instruments == 2
-    assert cfg.lambda_adv == (1.0 if name == "dann" else 0.0)
+    assert strategy.estimator_.adaptation_["lambda_adv"] == (1.0 if name == "dann" else 0.0)
     if name != "dann":
         history = strategy.estimator_.align_history_
         assert len(history) == 3 and all(np.isfinite(history))

@@ -123,7 +123,7 @@ def test_registered_strategies_fit_a_context(name, k):
     if name == "spektron-deep-nosplit":
         assert est.model_.config.split_latent is False and est.transform(T[:2]).shape[1] == 192
     if name == "spektron-deep-nogrl":
-        assert est.model_.config.lambda_adv == 0.0
+        assert est.adaptation_["lambda_adv"] == 0.0 and est.model_.config.lambda_adv == 1.0  # saved config untouched
 
 
 def test_extra_loss_sees_each_batch_and_enters_the_objective():

@@ -29,12 +29,34 @@ from spektron.models.spektron import SpektronModel
 __all__ = ["PretrainingObjective"]
 
 
-class PretrainingObjective(nn.Module):
-    """``PretrainingObjective(model)(batch, beta, alpha)`` → the weighted loss and its terms."""
+#: The weights of the objective's terms (read from ``model.config`` unless overridden).
+WEIGHTS = ("w_kl", "lambda_adv", "lambda_inst", "lambda_moe", "lambda_router_z", "lambda_ot", "lambda_pair",
+           "lambda_align", "lambda_invariance")
 
-    def __init__(self, model: SpektronModel) -> None:
+
+class PretrainingObjective(nn.Module):
+    """``PretrainingObjective(model)(batch, beta, alpha)`` → the weighted loss and its terms.
+
+    ``weights`` overrides some of :data:`WEIGHTS` for this objective only (e.g. a transfer
+    that fine-tunes a pretrained model without its adversary: ``{"lambda_adv": 0.0}``),
+    leaving the model's configuration as it was saved.
+    """
+
+    def __init__(self, model: SpektronModel, weights: dict[str, float] | None = None) -> None:
         super().__init__()
         self.model = model
+        weights = dict(weights or {})
+        unknown = sorted(set(weights) - set(WEIGHTS))
+        if unknown:
+            raise ValueError(f"unknown objective weight(s) {', '.join(unknown)}; choose from {', '.join(WEIGHTS)}")
+        for name, value in weights.items():
+            if not (isinstance(value, (int, float)) and value >= 0 and value == value and value != float("inf")):
+                raise ValueError(f"objective weight {name} must be a finite number ≥ 0, got {value!r}")
+        self.weights = {name: float(value) for name, value in weights.items()}
+
+    def weight(self, name: str) -> float:
+        """The weight of one term: the override, else the model's configuration."""
+        return self.weights.get(name, getattr(self.model.config, name))
 
     def forward(
         self,
@@ -92,7 +114,7 @@ class PretrainingObjective(nn.Module):
             adv, adv_acc = self._classify(model.adversary, z_chem, extras["mu_chem"], labels, alpha)
             if model.inst_classifier is not None:
                 inst, inst_acc = self._classify(model.inst_classifier, z_inst, extras["mu_inst"], labels, 1.0)
-            if cfg.lambda_ot > 0:
+            if self.weight("lambda_ot") > 0:
                 z_ot = z_chem if cfg.classifier_input == "sample" else extras["mu_chem"]
                 ot_cost = sinkhorn_domain_loss(z_ot, labels, cfg.ot_reg)
         molecules = batch.get("molecule")
@@ -102,21 +124,21 @@ class PretrainingObjective(nn.Module):
                 raise ValueError(f"molecule ids must be integers of shape ({B},), got {tuple(molecules.shape)}")
             pair, pair_acc = paired_infonce(extras["mu_chem"], molecules, cfg.pair_temperature)
             align = paired_alignment(extras["mu_chem"], molecules)
-            if cfg.lambda_invariance > 0:
+            if self.weight("lambda_invariance") > 0:
                 invariance = paired_barlow(extras["mu_chem"], molecules, cfg.invariance_redundancy)
 
         balance = extras["moe_balance"]
         loss = (
             recon
-            + cfg.w_kl * beta * kl
-            + cfg.lambda_adv * adv
-            + cfg.lambda_inst * inst
-            + cfg.lambda_moe * balance
-            + cfg.lambda_router_z * extras["moe_z_loss"]
-            + cfg.lambda_ot * ot_cost
-            + cfg.lambda_pair * pair
-            + cfg.lambda_align * align
-            + cfg.lambda_invariance * invariance
+            + self.weight("w_kl") * beta * kl
+            + self.weight("lambda_adv") * adv
+            + self.weight("lambda_inst") * inst
+            + self.weight("lambda_moe") * balance
+            + self.weight("lambda_router_z") * extras["moe_z_loss"]
+            + self.weight("lambda_ot") * ot_cost
+            + self.weight("lambda_pair") * pair
+            + self.weight("lambda_align") * align
+            + self.weight("lambda_invariance") * invariance
         )
         return {
             "loss": loss, "recon": recon, "kl": kl, "adv": adv, "inst": inst, "balance": balance,

@@ -94,6 +94,8 @@ class AdaptationConfig:
     lambda_y : weight of the property head on ``z_chem`` (0 = unsupervised fine-tuning).
     observed_augment : also create target-labelled views of master spectra by adding
         observed target − master differences (pairs, or mean spectra at k = 0).
+    lambda_adv : weight of the reversed instrument classifier during adaptation; None
+        keeps the model's own (``model.config.lambda_adv``), which is not modified.
     seed : all randomness (instruments, batches, masks).
     """
 
@@ -106,6 +108,7 @@ class AdaptationConfig:
     lambda_pair: float = 1.0
     lambda_y: float = 1.0
     observed_augment: bool = True
+    lambda_adv: float | None = None
     seed: int = 0
 
     def validate(self) -> None:
@@ -234,7 +237,7 @@ def adapt_to_pair(
     model.train()
     # The forward pass computes z_chem's posterior mean anyway: capture it rather than
     # encoding the batch a second time (halves the cost of a step).
-    objective = PretrainingObjective(model)
+    objective = PretrainingObjective(model, None if config.lambda_adv is None else {"lambda_adv": config.lambda_adv})
     captured: list = []
     hook = model.vib_chem.register_forward_hook(lambda mod, inp, out: captured.append(out[1]))
     history = []

@@ -102,6 +102,8 @@ class SpektronTransfer(BaseEstimator):
     head_ : ZChemRegressor; retriever_ : NearestMasterRetriever.
     strength_ : float — simulated-instrument strength used.
     history_ : list of dict — adaptation losses every 25 steps.
+    adaptation_ : dict — the adaptation settings used (``lambda_adv``: the adversary's
+        weight in the adaptation objective; None = the model's own).
     ttt_result_ : TTTResult or None — set by :meth:`adapt`.
     """
 
@@ -148,15 +150,10 @@ class SpektronTransfer(BaseEstimator):
             if self.split_latent is not None and bool(self.split_latent) != cfg.split_latent:
                 raise ValueError(f"split_latent={self.split_latent} differs from the checkpoint {path} "
                                  f"(split_latent={cfg.split_latent}); use a matching checkpoint or none")
-            if self.lambda_adv is not None:
-                cfg.lambda_adv = float(self.lambda_adv)
-                cfg.validate()
             return model
         overrides = dict(self.model_config or {})
         if self.split_latent is not None:
             overrides["split_latent"] = bool(self.split_latent)
-        if self.lambda_adv is not None:
-            overrides["lambda_adv"] = float(self.lambda_adv)
         torch.manual_seed(int(self.seed))
         return SpektronModel(default_model_config(n_channels, **overrides))
 
@@ -170,7 +167,8 @@ class SpektronTransfer(BaseEstimator):
 
         return AdaptationConfig(steps=self.steps, lr=self.lr, batch_size=self.batch_size, strength=self.strength,
                                 lambda_pair=self.lambda_pair, lambda_y=self.lambda_y,
-                                observed_augment=self.observed_augment, seed=self.seed)
+                                observed_augment=self.observed_augment, seed=self.seed,
+                                lambda_adv=None if self.lambda_adv is None else float(self.lambda_adv))
 
     def _ttt_config(self):
         from spektron.transfer.ttt import TTTConfig  # lazy: loads torch (registering and listing methods must not)
@@ -246,6 +244,7 @@ class SpektronTransfer(BaseEstimator):
         self.model_ = result.model
         self.strength_ = result.strength
         self.history_ = result.history
+        self.adaptation_ = result.config
         self.n_features_in_ = master_X.shape[1]
         self._master = (master_X, master_y)
         self._pairs = (pt, py) if py is not None else None
