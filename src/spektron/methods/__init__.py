@@ -9,6 +9,7 @@ evaluation harness, the CLI and saved models look methods up here.
 
 from spektron.methods.base import TransferStrategy
 from spektron.methods.context import ModelCache, TransferContext
+from spektron.methods.regressor import TransferRegressor
 from spektron.methods.registry import (
     MethodSpec,
     available_methods,
@@ -22,6 +23,7 @@ __all__ = [
     "MethodSpec",
     "ModelCache",
     "TransferContext",
+    "TransferRegressor",
     "TransferStrategy",
     "available_methods",
     "check_methods",
