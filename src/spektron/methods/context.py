@@ -15,7 +15,7 @@ from typing import Any, Callable
 import numpy as np
 from sklearn.base import clone
 
-from spektron.data.spectra import check_axis, check_spectra, normalise_unit
+from spektron.data.spectra import check_axis, check_spectra, check_targets, normalise_unit
 
 __all__ = ["ModelCache", "TransferContext", "fingerprint"]
 
@@ -118,7 +118,7 @@ class TransferContext:
     def __post_init__(self) -> None:
         self.master_X = check_spectra(self.master_X, "master calibration spectra")
         n, C = self.master_X.shape
-        self.master_y = self._labels(self.master_y, n, "master calibration reference values")
+        self.master_y = check_targets(self.master_y, n, "master_y (master calibration reference values)", "master spectra")
         self.axis = check_axis(self.axis, C)
         self.unit = normalise_unit(self.unit)
         parts = (self.transfer_master_X, self.transfer_target_X, self.transfer_y)
@@ -137,14 +137,16 @@ class TransferContext:
                     f"transfer master spectra {self.transfer_master_X.shape} and transfer target spectra "
                     f"{self.transfer_target_X.shape} must have the same shape"
                 )
-            self.transfer_y = self._labels(self.transfer_y, self.transfer_master_X.shape[0], "transfer reference values")
+            self.transfer_y = check_targets(self.transfer_y, self.transfer_master_X.shape[0], "transfer_y (transfer reference values)",
+                                            "transfer spectra")
         if self.target_unlabelled_X is not None:
             self.target_unlabelled_X = self._spectra(self.target_unlabelled_X, "unlabelled target spectra", C)
         if (self.target_cal_X is None) != (self.target_cal_y is None):
             raise ValueError("target_cal_X and target_cal_y must be given together")
         if self.target_cal_X is not None:
             self.target_cal_X = self._spectra(self.target_cal_X, "target calibration spectra", C)
-            self.target_cal_y = self._labels(self.target_cal_y, self.target_cal_X.shape[0], "target calibration reference values")
+            self.target_cal_y = check_targets(self.target_cal_y, self.target_cal_X.shape[0],
+                                             "target_cal_y (target calibration reference values)", "target spectra")
 
     @staticmethod
     def _spectra(X, name: str, C: int, k: int | None = None) -> np.ndarray:
@@ -157,15 +159,6 @@ class TransferContext:
         if X.shape[1] != C:
             raise ValueError(f"{name} have {X.shape[1]} channels but the master spectra have {C}")
         return X
-
-    @staticmethod
-    def _labels(y, n: int, name: str) -> np.ndarray:
-        y = np.asarray(y, dtype=float).ravel()
-        if y.size != n:
-            raise ValueError(f"{name}: {y.size} values for {n} spectra")
-        if not np.all(np.isfinite(y)):
-            raise ValueError(f"{name} contain NaN or inf")
-        return y
 
     @property
     def k(self) -> int:
