@@ -101,3 +101,25 @@ def test_pycaltransfer_ds_refuses_a_single_pair(shifted):
     with pytest.raises(ValueError, match="needs at least 2 transfer pairs"):
         get_method("pycaltransfer-ds").fit(one)
     get_method("pycaltransfer-ds").fit(ctx)  # k = 8 works
+
+
+def test_skada_does_not_switch_metadata_routing_on_for_everyone():
+    """Importing skada turns scikit-learn's metadata routing on process-wide; the peers
+    restore the user's setting and use routing only inside their own fit/predict. (A
+    fresh interpreter: in this one skada may already have been imported.)"""
+    pytest.importorskip("skada")
+    import subprocess
+    import sys
+
+    code = """
+import numpy as np, sklearn
+from spektron.methods import TransferContext, get_method
+rng = np.random.default_rng(0)
+M = rng.normal(size=(30, 20)).cumsum(axis=1)
+ctx = TransferContext(master_X=M, master_y=M[:, 3] - M[:, 15], axis=np.arange(20.0), target_unlabelled_X=M[20:] + 0.3)
+s = get_method("skada-coral").fit(ctx)
+assert np.all(np.isfinite(s.predict(M[20:] + 0.3)))
+print(sklearn.get_config()["enable_metadata_routing"])
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

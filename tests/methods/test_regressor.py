@@ -45,7 +45,7 @@ def test_clone_params_and_pipeline_routing():
         pipe = make_pipeline(TransferRegressor("ds")).fit(X, y_all, transferregressor__sample_domain=domain,
                                                            transferregressor__paired_with=paired)
         np.testing.assert_array_equal(pipe.predict(target[20:]), expected)
-    with sklearn.config_context(enable_metadata_routing=True):  # metadata routing (skada turns it on)
+    with sklearn.config_context(enable_metadata_routing=True):  # metadata routing
         step = TransferRegressor("ds").set_fit_request(sample_domain=True, paired_with=True)
         pipe = make_pipeline(step).fit(X, y_all, sample_domain=domain, paired_with=paired)
         np.testing.assert_array_equal(pipe.predict(target[20:]), expected)

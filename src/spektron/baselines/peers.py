@@ -46,6 +46,7 @@ import importlib.util
 import warnings
 
 import numpy as np
+import sklearn
 
 from spektron.baselines.calibration import PLSCalibration
 from spektron.baselines.strategies import CalibratedStrategy
@@ -62,6 +63,18 @@ def available_peers() -> list[str]:
     """Names of the peer methods whose packages are installed."""
 
     return [m for m in available_methods() if m.startswith(("pynir-", "pycaltransfer-", "skada-")) or m == "dipls"]
+
+
+def _import_skada():
+    """skada, imported without its side effect: importing it switches scikit-learn's
+    metadata routing on for the whole process, which breaks a user's pipelines that pass
+    ``step__param`` fit parameters. The previous setting is restored; the skada
+    pipelines run with routing on inside ``config_context`` only."""
+    before = sklearn.get_config()["enable_metadata_routing"]
+    import skada  # lazy: an optional peer, heavy to import
+
+    sklearn.set_config(enable_metadata_routing=before)
+    return skada
 
 
 def _master_vector(model: PLSCalibration) -> np.ndarray:
@@ -215,8 +228,7 @@ class _SkadaAdapter(CalibratedStrategy):
         self.calibration = calibration
 
     def _make_adapter(self, A: int):
-        import skada
-
+        skada = _import_skada()
         if self.adapter == "coral":
             return skada.CORALAdapter(reg="auto" if self.reg is None else self.reg)
         if self.adapter == "linot":
@@ -225,8 +237,9 @@ class _SkadaAdapter(CalibratedStrategy):
         return skada.SubspaceAlignmentAdapter(n_components=A)
 
     def _fit(self, context):
-        import skada
         from sklearn.cross_decomposition import PLSRegression
+
+        skada = _import_skada()
 
         Xt = context.target_unlabelled_X
         if Xt is None or Xt.shape[0] < 2:
@@ -242,14 +255,14 @@ class _SkadaAdapter(CalibratedStrategy):
         domain = np.concatenate([np.ones(Xs.shape[0], int), -2 * np.ones(Xt.shape[0], int)])
         self.pipeline_ = skada.make_da_pipeline(self._make_adapter(A),
                                                 skada.SelectSource(PLSRegression(n_components=A, scale=False)))
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), sklearn.config_context(enable_metadata_routing=True):
             warnings.simplefilter("ignore")  # skada warns about the masked target labels it was given
             self.pipeline_.fit(X, y, sample_domain=domain)
         if not np.all(np.isfinite(self._predict(Xt[:1]))):
             raise ValueError(f"method {self.name!r}: the skada adapter produced non-finite features on these spectra")
 
     def _predict(self, X):
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), sklearn.config_context(enable_metadata_routing=True):
             warnings.simplefilter("ignore")
             return np.asarray(self.pipeline_.predict(X, sample_domain=-2 * np.ones(X.shape[0], int))).ravel()
 
