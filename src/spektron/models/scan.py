@@ -120,11 +120,13 @@ def _odd_even(powers: list[Tensor], f0: Tensor, f1: Tensor) -> tuple[Tensor, Ten
 
 
 def impulse_response(M: Tensor, gains: Tensor, length: int) -> Tensor:
-    """``K[m] = Mᵐ g`` for m = 0 … length − 1, (length, P, 2): the scan of a unit impulse."""
-    if gains.shape != (M.shape[0], 2):
-        raise ValueError(f"gains must have shape (P, 2) = ({M.shape[0]}, 2), got {tuple(gains.shape)}")
-    impulse = torch.cat((gains.unsqueeze(0), gains.new_zeros(length - 1, *gains.shape)), dim=0)
-    return parallel_scan(M, impulse.unsqueeze(0))[0]
+    """``K[m] = Mᵐ g`` for m = 0 … length − 1: the scan of a unit impulse. ``gains`` is
+    ``(..., P, 2)`` (several inputs scanned together); returns ``(..., length, P, 2)``."""
+    if gains.shape[-2:] != (M.shape[0], 2):
+        raise ValueError(f"gains must have shape (..., P, 2) with P = {M.shape[0]}, got {tuple(gains.shape)}")
+    impulse = torch.cat((gains.unsqueeze(-3), gains.new_zeros(*gains.shape[:-2], length - 1, *gains.shape[-2:])),
+                        dim=-3)
+    return parallel_scan(M, impulse)
 
 
 #: Positions per chunk in :func:`convolution_scan` (fastest of 8–64 on a 2-core CPU).
@@ -144,6 +146,8 @@ def convolution_scan(
     """
     if u.ndim < 2 or u.shape[-1] != M.shape[0]:
         raise ValueError(f"u must have shape (..., L, P) with P = {M.shape[0]}, got {tuple(u.shape)}")
+    if gains.shape != (M.shape[0], 2):
+        raise ValueError(f"gains must have shape (P, 2) = ({M.shape[0]}, 2), got {tuple(gains.shape)}")
     if component not in (None, 0, 1):
         raise ValueError(f"component must be None, 0 or 1, got {component!r}")
     if chunk < 1:
@@ -156,8 +160,12 @@ def convolution_scan(
     n_chunks = -(-L // C)
     if n_chunks * C > L:  # zeros after the end change nothing before it (causal)
         u = torch.cat((u, u.new_zeros(B, n_chunks * C - L, P)), dim=1)
+    # One impulse scan for the kernel K[m] = Mᵐ g and for M^(i+1) (i = 0 … C − 1, the
+    # responses of M's two columns), in float64
     M64 = M.to(torch.float64)
-    toeplitz = _toeplitz(impulse_response(M64, gains.to(torch.float64), C)).to(u.dtype)  # (P, 2, C, C)
+    responses = impulse_response(M64, torch.stack((gains.to(torch.float64), M64[:, :, 0], M64[:, :, 1])), C)
+    toeplitz = _toeplitz(responses[0]).to(u.dtype)  # (P, 2, C, C)
+    powers = torch.stack((responses[1], responses[2]), dim=-1)  # (C, P, 2, 2): M^(i+1)
     if component is None:
         rows = toeplitz.reshape(P, 2 * C, C)
     else:  # the wanted component at every position, the other one only at the chunk end
@@ -172,10 +180,9 @@ def convolution_scan(
         if component == 1:  # the last two rows hold (position, velocity) at the chunk end
             ends = ends.flip(1)
     # States at the chunk ends, then the state each chunk starts from (zero for the first)
-    carried = parallel_scan(torch.linalg.matrix_power(M64, C).to(u.dtype), ends.permute(2, 3, 0, 1))
+    carried = parallel_scan(powers[C - 1].to(u.dtype), ends.permute(2, 3, 0, 1))  # steps of M^C
     start = torch.cat((carried.new_zeros(B, 1, P, 2), carried[:, :-1]), dim=1)  # (B, n, P, 2)
-    # M^(i+1) for i = 0 … C − 1: the impulse responses of M's two columns
-    powers = torch.stack([impulse_response(M64, M64[:, :, c], C) for c in (0, 1)], dim=-1).to(u.dtype)
+    powers = powers.to(u.dtype)
     if component is None:
         out = local.permute(3, 4, 2, 0, 1) + torch.einsum("iprs,bnps->bnipr", powers, start)
         return out.reshape(B, n_chunks * C, P, 2)[:, :L].reshape(*lead, L, P, 2)
