@@ -16,6 +16,8 @@ import statistics
 import time
 from typing import Any, Callable
 
+import torch
+
 from spektron.models.config import SpektronConfig
 from spektron.models.dlinoss import discretise, ring_init
 from spektron.models.scan import convolution_scan, parallel_scan, sequential_scan
@@ -30,8 +32,6 @@ PATHS = ("sequential", "parallel", "convolution", "none")
 
 
 def _median_seconds(fn: Callable[[], Any], repeats: int, device: str = "cpu", warmup: int = 1) -> float:
-    import torch
-
     def sync() -> None:  # kernels on an accelerator run asynchronously
         if device != "cpu":
             torch.cuda.synchronize(device)
@@ -64,8 +64,6 @@ def _isolated(task: Callable[..., float], *args, device: str = "cpu") -> tuple[f
     """(seconds, peak extra MiB) of ``task(*args)`` in a forked child, or in-process without
     fork; on an accelerator in-process, with the peak from the device's allocator."""
     if device != "cpu":
-        import torch
-
         torch.cuda.empty_cache()
         torch.cuda.reset_peak_memory_stats(device)
         base = torch.cuda.memory_allocated(device)
@@ -86,8 +84,6 @@ def _measure(task, args) -> tuple[float, float]:
 
 def _scan_task(path: str, length: int, batch: int, states: int, repeats: int, threads: int, seed: int,
                device: str = "cpu") -> float:
-    import torch
-
     torch.set_num_threads(threads)
     init = ring_init(states, generator=torch.Generator().manual_seed(seed))
     raw = [init[k].float().to(device).requires_grad_() for k in ("raw_A", "raw_G", "raw_dt")]
@@ -108,8 +104,6 @@ def _scan_task(path: str, length: int, batch: int, states: int, repeats: int, th
 
 def _model_task(mode: str, scan_method: str, batch: int, channels: int, repeats: int, threads: int, seed: int,
                 device: str = "cpu") -> float:
-    import torch
-
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
     config = SpektronConfig()
@@ -135,8 +129,6 @@ def _model_task(mode: str, scan_method: str, batch: int, channels: int, repeats:
 
 
 def _check_device(device: str) -> str:
-    import torch
-
     try:
         parsed = torch.device(device)
     except RuntimeError:
