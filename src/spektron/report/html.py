@@ -271,7 +271,6 @@ def render_html(run: RunData, figs: Sequence[Figure], checks: Sequence[Check], h
                             "test-time training re-estimates the nuisance model: its effect is the RMSEP change "
                             "against spektron-nottt in the checks above."))
     if run.benchmark:
-
         parts.append("<h3>Transfer results (RMSEP / R² on the target's test set)</h3>")
         for table_title, header, rows in summary_tables(run.benchmark):
             parts.append(_table(header, rows, table_title))

@@ -215,11 +215,6 @@ def five_point_rule(same_r2: float, cross_r2: float, threshold_points: float = F
     return drop <= threshold_points, drop
 
 
-def _means(records: Sequence[dict[str, Any]]) -> dict[tuple, dict[str, float]]:
-
-    return summarise(list(records))
-
-
 def _spektron_methods(records: Iterable[dict[str, Any]]) -> list[str]:
     return list(dict.fromkeys(r["method"] for r in records if str(r["method"]).startswith("spektron")))
 
@@ -236,7 +231,7 @@ def five_point_checks(records: Sequence[dict[str, Any]], methods: Sequence[str] 
     """
     if not records:
         return [Check("5-point rule", "n/a", "no transfer results in this run")]
-    stats = _means(records)
+    stats = summarise(records)
     methods = list(methods) if methods is not None else (_spektron_methods(records) or ["none"])
     out = []
     for (master, target, prop, method, k), row in stats.items():
@@ -268,7 +263,7 @@ def headline_check(
     name = f"headline: {prop} R² > {threshold} with k ≤ {max_k} ({', '.join(f'{a}→{b}' for a, b in pairs)})"
     if not records:
         return Check(name, "n/a", "no transfer results in this run")
-    stats = _means(records)
+    stats = summarise(records)
     methods = _spektron_methods(records)
     if not methods:
         return Check(name, "n/a", "no Spektron method in the results")
@@ -290,7 +285,7 @@ def bound_ratio_checks(records: Sequence[dict[str, Any]] | None, method: str = "
     """Working goals against the ``target`` bound: RMSEP(method, k) ≤ ratio × bound RMSEP."""
     if not records:
         return []
-    stats = _means(records)
+    stats = summarise(records)
     out = []
     blocks = list(dict.fromkeys((r["master"], r["target"], r["property"]) for r in records))
     for master, target, prop in blocks:
@@ -316,7 +311,7 @@ def ttt_effect_checks(records: Sequence[dict[str, Any]] | None, method: str = "s
     (the same without them), per pair, property and k. Worse by more than 5 % fails."""
     if not records:
         return []
-    stats = _means(records)
+    stats = summarise(records)
     out = []
     for (master, target, prop, m, k), row in stats.items():
         if m != method:

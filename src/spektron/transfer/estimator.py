@@ -261,7 +261,6 @@ class SpektronTransfer(BaseEstimator):
         transfer pairs, and target-like views of the master set (each master
         spectrum plus one observed target − master difference, as in adaptation),
         so that the head is fitted where target codes will fall."""
-
         X, y = self._master
         Zm = self._encode(X)[0]
         parts, values = [Zm], [y]
@@ -340,7 +339,6 @@ class SpektronTransfer(BaseEstimator):
         """SPEC §7 diagnostics on paired spectra (row i of both = one sample): instrument
         probe accuracy from ``z_chem`` and ``z_inst`` (chance 0.5) and same-sample
         cross-instrument retrieval top-1 from ``z_chem``."""
-
         check_is_fitted(self, "model_")
         A, B = self._check_input(master_X, None, "master spectra"), self._check_input(target_X, None)
         if A.shape != B.shape:

@@ -44,7 +44,6 @@ MIN_PAIRS_AUTO = 3
 @dataclass
 class TransferModel:
     """A fitted calibration transfer for one property, ready to predict target spectra."""
-
     method: str
     params: dict[str, Any]
     strategy: Any
@@ -121,7 +120,6 @@ def load_model(path: str | os.PathLike) -> TransferModel:
 
 # ------------------------------------------------------------------ fitting
 def _context(master_X, master_y, axis, unit, pairs, unlabelled, seed, property_name):
-
     pm, pt, py = pairs if pairs is not None else (None, None, None)
     return TransferContext(master_X=master_X, master_y=master_y, axis=axis, unit=unit, transfer_master_X=pm,
                            transfer_target_X=pt, transfer_y=py, target_unlabelled_X=unlabelled, seed=seed,
@@ -130,7 +128,6 @@ def _context(master_X, master_y, axis, unit, pairs, unlabelled, seed, property_n
 
 def _strategy(name: str, params: dict[str, Any]):
     """A fresh strategy with those of ``params`` it accepts (``--steps`` means nothing to PLS)."""
-
     accepted = get_method(name).get_params()
     return get_method(name, **{k: v for k, v in params.items() if k in accepted})
 
@@ -139,7 +136,6 @@ def choose_method(candidates: Sequence[str], master_X, master_y, *, axis, unit, 
                   params: dict[str, Any] | None = None, seed: int = 0) -> tuple[str, list[dict[str, Any]], str]:
     """(method, table, rule): leave-one-pair-out RMSE of each candidate on the target
     spectra of the pairs when k ≥ 3, else the default with the reason."""
-
     candidates = check_methods(candidates)
     params = params or {}
     k = 0 if pairs is None else len(pairs[2])

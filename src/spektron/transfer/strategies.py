@@ -127,7 +127,6 @@ class NuisanceStrategy(TransferStrategy):
 
     def _fit_on(self, features: str, context):
         """(encoder or None, fitted NuisanceTransfer) on the spectra or on the encoder's codes."""
-
         est = NuisanceTransfer(unlabelled_weights=self.unlabelled_weights, prior_weight=self.prior_weight,
                                max_components=self.max_components, min_pairs_loo=self.min_pairs_loo,
                                unlabelled_rule=self.unlabelled_rule)

@@ -135,7 +135,6 @@ def run_demo(
     ``cache``: reuse a pretrained model of the same configuration from the user cache
     (:mod:`spektron.training.cache`) and keep a newly pretrained one there; ``deep``:
     also benchmark the first build's deep pipeline (``spektron-deep``, ~45 s more)."""
-
     plan = demo_plan(dataset, quick, seed, deep=deep)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -145,7 +144,6 @@ def run_demo(
     # 1. data
     config = load_run_config(None, plan.pretrain)
     if dataset == "corn":
-
         data = load_corn(data_dir)
         pairs, properties, units = "m5:mp5,m5:mp6", ["moisture"], CORN_UNITS
         inst_names = [f"sim{i}" for i in range(config.data.n_instruments)]
