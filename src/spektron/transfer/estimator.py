@@ -279,17 +279,12 @@ class SpektronTransfer(BaseEstimator):
         return X - self.reference_ if self.reference_ is not None else X
 
     def _encode(self, X: np.ndarray, batch: int = 256) -> tuple[np.ndarray, np.ndarray]:
-        torch = _torch()
-        X = self._model_input(X)
-        axis = torch.as_tensor(self._axis_cm1(), dtype=torch.float32)
+        """Posterior means ``(mu_chem, mu_inst)`` of spectra, float64."""
+        from spektron.models.encode import encode_batched  # lazy: loads torch (registering and listing methods must not)
+
         self.model_.eval()
-        zc, zi = [], []
-        with torch.no_grad():
-            for s in range(0, len(X), batch):
-                _, _, ex = self.model_.encode(torch.as_tensor(X[s:s + batch], dtype=torch.float32), axis)
-                zc.append(ex["mu_chem"].numpy().astype(float))
-                zi.append(ex["mu_inst"].numpy().astype(float))
-        return np.vstack(zc), np.vstack(zi)
+        codes = encode_batched(self.model_, self._model_input(X), self._axis_cm1(), batch_size=batch)
+        return codes["mu_chem"].astype(float), codes["mu_inst"].astype(float)
 
     # ---------------------------------------------------------------- adapt
     def adapt(self, target_unlabelled, axis=None) -> "SpektronTransfer":
