@@ -26,8 +26,8 @@ shows what is there and says what is missing::
       demo.json              what the demo ran: dataset, instruments, timings, options
       report/                report.html and the PNGs it embeds (written by `report`)
 
-This module imports nothing of the package (NumPy only), so the lowest writer (the
-trainer) and the highest reader (the report) share it.
+This module imports nothing of the package but :mod:`spektron.atomic_io`, so the lowest
+writer (the trainer) and the highest reader (the report) share it.
 """
 
 from __future__ import annotations
@@ -36,6 +36,8 @@ import os
 from pathlib import Path
 
 import numpy as np
+
+from spektron.atomic_io import atomic_write
 
 __all__ = [
     "BENCHMARK", "BENCHMARK_DIR", "CHECKPOINTS", "CONFIG", "DEMO", "EMBEDDINGS", "EMBEDDING_KEYS", "INSTRUMENTS",
@@ -83,7 +85,6 @@ def save_embeddings(path: str | os.PathLike, embeddings: dict[str, np.ndarray]) 
         raise ValueError(f"embeddings lack {', '.join(missing)}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}.npz")
-    np.savez_compressed(tmp, **{k: np.asarray(embeddings[k]) for k in EMBEDDING_KEYS})
-    os.replace(tmp, path)
+    with atomic_write(path, "wb") as fh:
+        np.savez_compressed(fh, **{k: np.asarray(embeddings[k]) for k in EMBEDDING_KEYS})
     return path

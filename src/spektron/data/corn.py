@@ -26,7 +26,6 @@ import json
 import os
 import shutil
 import sys
-import tempfile
 import urllib.parse
 import urllib.request
 import zipfile
@@ -34,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
+from spektron.atomic_io import atomic_write
 from spektron.data.paired import PairedDataset, load_paired_directory
 from spektron.data.readers import MatTable, read_mat_tables, write_csv, write_table
 from spektron.data.spectra import SpectralData
@@ -165,20 +165,14 @@ def _download(url: str, dest: Path, sha256: str | None, timeout: float) -> Path:
     """Stream ``url`` into ``dest`` through a temporary file and an atomic rename."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
-            for chunk in iter(lambda: response.read(1 << 16), b""):
-                digest.update(chunk)
-                out.write(chunk)
-        if sha256 is not None and digest.hexdigest() != sha256.lower():
+    with atomic_write(dest, "wb", suffix=".part") as out, urllib.request.urlopen(url, timeout=timeout) as response:
+        for chunk in iter(lambda: response.read(1 << 16), b""):
+            digest.update(chunk)
+            out.write(chunk)
+        if sha256 is not None and digest.hexdigest() != sha256.lower():  # before the rename: no bad file stays
             raise ValueError(
                 f"download from {url} fails its SHA-256 check (expected {sha256}, got {digest.hexdigest()})"
             )
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return dest
 
 
@@ -191,10 +185,8 @@ def _extract_mat(archive: Path) -> Path:
         if not members:
             raise ValueError(f"{archive} is a zip archive without a .mat file")
         target = archive.with_name("corn.mat")
-        fd, tmp = tempfile.mkstemp(dir=archive.parent, suffix=".part")
-        with os.fdopen(fd, "wb") as out, zf.open(members[0]) as src:
+        with atomic_write(target, "wb", suffix=".part") as out, zf.open(members[0]) as src:
             shutil.copyfileobj(src, out)
-        os.replace(tmp, target)
     if archive != target:
         archive.unlink()
     return target

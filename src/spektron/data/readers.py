@@ -14,7 +14,6 @@ from __future__ import annotations
 import csv
 import math
 import os
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
+from spektron.atomic_io import atomic_write
 from spektron.data.spectra import SpectralData, normalise_unit
 
 PathLike = str | os.PathLike
@@ -219,18 +219,12 @@ def write_csv(data: SpectralData, path: PathLike) -> Path:
     header = ([] if data.sample_ids is None else ["sample"]) + [
         _format_axis_value(v) for v in data.axis
     ]
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
-            writer = csv.writer(fh, lineterminator="\n")
-            writer.writerow(header)
-            for i, row in enumerate(data.X):
-                ident = [] if data.sample_ids is None else [data.sample_ids[i]]
-                writer.writerow(ident + [repr(float(v)) for v in row])
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(header)
+        for i, row in enumerate(data.X):
+            ident = [] if data.sample_ids is None else [data.sample_ids[i]]
+            writer.writerow(ident + [repr(float(v)) for v in row])
     return path
 
 
@@ -238,17 +232,11 @@ def write_table(ids: Sequence[str], names: Sequence[str], values: np.ndarray, pa
     """Write an id-keyed numeric table (NaN as an empty cell); the inverse of :func:`read_table`."""
     path = Path(path)
     values = np.asarray(values, dtype=float)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
-            writer = csv.writer(fh, lineterminator="\n")
-            writer.writerow(["sample", *names])
-            for ident, row in zip(ids, values):
-                writer.writerow([ident] + ["" if np.isnan(v) else repr(float(v)) for v in row])
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(["sample", *names])
+        for ident, row in zip(ids, values):
+            writer.writerow([ident] + ["" if np.isnan(v) else repr(float(v)) for v in row])
     return path
 
 

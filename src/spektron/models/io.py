@@ -10,11 +10,11 @@ mid-write never leaves a truncated model where a good one was.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import torch
 
+from spektron.atomic_io import atomic_write
 from spektron.models.config import SpektronConfig
 from spektron.models.spektron import SpektronModel
 
@@ -48,16 +48,8 @@ def atomic_torch_save(payload: object, path: str | os.PathLike) -> Path:
     file or the complete new one is there, and the temporary file is always removed.
     """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(payload, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path, "wb", fsync=True) as fh:
+        torch.save(payload, fh)
     return path
 
 

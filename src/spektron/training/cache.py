@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from spektron._version import __version__
+from spektron.atomic_io import atomic_write
 from spektron.data.corn import user_cache_dir
 from spektron.run_layout import CONFIG, EMBEDDINGS, INSTRUMENTS, METRICS, MODEL
 from spektron.training.config import TrainConfig
@@ -111,6 +112,5 @@ def store_run(config: TrainConfig, result: PretrainResult, root: str | os.PathLi
 
 
 def _copy_atomic(src: Path, dst: Path) -> None:
-    tmp = dst.with_name(f".{dst.name}.tmp-{os.getpid()}")
-    shutil.copy2(src, tmp)
-    os.replace(tmp, dst)
+    with open(src, "rb") as source, atomic_write(dst, "wb") as target:
+        shutil.copyfileobj(source, target)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import pickle
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -25,6 +24,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from spektron._version import __version__
+from spektron.atomic_io import atomic_write
 from spektron.data.spectra import check_axis, check_spectra, interpolate_spectra, normalise_unit
 from spektron.methods.context import TransferContext
 from spektron.methods.registry import check_methods, get_method, method_spec
@@ -89,14 +89,8 @@ class TransferModel:
             raise ValueError(f"{path} is a directory; give a file name for the transfer model")
         path.parent.mkdir(parents=True, exist_ok=True)
         payload = {"format": FORMAT, "version": FORMAT_VERSION, "model": self}
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                pickle.dump(payload, fh, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_write(path, "wb") as fh:
+            pickle.dump(payload, fh, protocol=pickle.HIGHEST_PROTOCOL)
         return path
 
 

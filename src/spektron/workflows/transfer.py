@@ -8,13 +8,13 @@ from __future__ import annotations
 import csv
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from spektron.atomic_io import atomic_write
 from spektron.data.properties import reference_values
 from spektron.data.readers import read_spectra
 from spektron.data.spectra import SpectralData, interpolate_spectra
@@ -118,18 +118,12 @@ def write_predictions(path: str | os.PathLike, predictions: Predictions) -> Path
     """``sample,<property>,T2,Q,domain`` — one row per spectrum (atomic write)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     p = predictions
-    try:
-        with os.fdopen(fd, "w", newline="") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(["sample", p.property_name, "T2", "Q", "domain"])
-            for row in zip(p.sample_ids, p.values, p.t2, p.q, p.flags):
-                writer.writerow([row[0], f"{row[1]:.6g}", f"{row[2]:.4g}", f"{row[3]:.4g}", row[4]])
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["sample", p.property_name, "T2", "Q", "domain"])
+        for row in zip(p.sample_ids, p.values, p.t2, p.q, p.flags):
+            writer.writerow([row[0], f"{row[1]:.6g}", f"{row[2]:.4g}", f"{row[3]:.4g}", row[4]])
     return path
 
 
