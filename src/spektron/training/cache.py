@@ -21,6 +21,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from spektron._version import __version__
 from spektron.atomic_io import atomic_write
 from spektron.data.corn import user_cache_dir
@@ -44,8 +46,6 @@ def cache_key(config: TrainConfig) -> str:
     """Hex digest of the configuration, the versions of Spektron and torch, and the
     source of the code that generates the data and trains the model (so that an edited
     development install does not reuse a model the edited code would not train)."""
-    import torch
-
     payload = json.dumps({"config": config.to_dict(), "spektron": __version__, "torch": torch.__version__,
                           "source": _source_digest()}, sort_keys=True, default=str)
     return hashlib.sha256(payload.encode()).hexdigest()[:32]
@@ -103,10 +103,9 @@ def store_run(config: TrainConfig, result: PretrainResult, root: str | os.PathLi
         (tmp / _RESULT).write_text(json.dumps(meta, default=float), encoding="utf-8")
         os.replace(tmp, entry)
     except OSError:
-        if entry.is_dir():  # another process stored the same run first
-            shutil.rmtree(tmp, ignore_errors=True)
-            return entry
         shutil.rmtree(tmp, ignore_errors=True)
+        if entry.is_dir():  # another process stored the same run first
+            return entry
         raise
     return entry
 
