@@ -109,18 +109,15 @@ def validate_spectra(estimator, X, y="no_validation", *, reset: bool, name: str 
     """
     from sklearn.utils.validation import validate_data
 
-    n_in = getattr(estimator, "n_features_in_", None)
-    if not reset and n_in is not None and not hasattr(X, "tocsr"):
-        shape = getattr(X, "shape", None)
-        if shape is None and isinstance(X, (list, tuple)):
-            shape = np.shape(X)
-        if shape is not None and len(shape) == 2 and shape[1] != n_in:
-            raise ValueError(f"{name} have {shape[1]} {columns} but {fitted} {n_in} (X has {shape[1]} features, "
-                             f"but {type(estimator).__name__} is expecting {n_in} features as input)")
     shape = getattr(X, "shape", None)
     if shape is None and isinstance(X, (list, tuple)):
         shape = np.shape(X)
-    if shape is not None and len(shape) == 2 and shape[1] > 0 and shape[0] < min_samples:
+    two_d = shape is not None and len(shape) == 2
+    n_in = getattr(estimator, "n_features_in_", None)
+    if not reset and n_in is not None and two_d and not hasattr(X, "tocsr") and shape[1] != n_in:
+        raise ValueError(f"{name} have {shape[1]} {columns} but {fitted} {n_in} (X has {shape[1]} features, "
+                         f"but {type(estimator).__name__} is expecting {n_in} features as input)")
+    if two_d and shape[1] > 0 and shape[0] < min_samples:
         raise ValueError(f"{type(estimator).__name__} needs at least {min_samples} {name}, got n_samples={shape[0]}")
     with_y = not (isinstance(y, str) and y == "no_validation")
     if with_y and y is not None and shape is not None and hasattr(y, "__len__") and len(y) != shape[0]:
