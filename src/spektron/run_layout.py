@@ -12,6 +12,7 @@ shows what is there and says what is missing::
                              KL / collapse fraction), written by the trainer
       instruments.json       the simulated instruments of pretraining (trainer)
       checkpoints/           resumable training state (trainer)
+      tensorboard/           TensorBoard event files, when tensorboard is installed (trainer)
       model.pt               the pretrained SpektronModel (spektron.models.io)
       embeddings.npz         the held-out views encoded by the final model: z_chem,
                              z_inst, mu_chem, logvar_chem (n, d) and instrument,
@@ -41,14 +42,15 @@ from spektron.atomic_io import atomic_write
 
 __all__ = [
     "BENCHMARK", "BENCHMARK_DIR", "CHECKPOINTS", "CONFIG", "DEMO", "EMBEDDINGS", "EMBEDDING_KEYS", "INSTRUMENTS",
-    "METRICS", "MODEL", "REPORT_DIR", "RESULTS_CSV", "RESULTS_JSON", "SUMMARY", "SWEEP", "TTT", "load_embeddings",
-    "save_embeddings",
+    "METRICS", "MODEL", "REPORT_DIR", "RESULTS_CSV", "RESULTS_JSON", "SUMMARY", "SWEEP", "TENSORBOARD", "TTT",
+    "load_embeddings", "save_embeddings",
 ]
 
 CONFIG = "config.json"
 METRICS = "metrics.jsonl"
 INSTRUMENTS = "instruments.json"
 CHECKPOINTS = "checkpoints"
+TENSORBOARD = "tensorboard"
 MODEL = "model.pt"
 EMBEDDINGS = "embeddings.npz"
 BENCHMARK_DIR = "benchmark"

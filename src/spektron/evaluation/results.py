@@ -18,6 +18,7 @@ from spektron.evaluation.plots import plot_rmsep_vs_k
 from spektron.evaluation.protocol import describe_unlabelled
 from spektron.evaluation.records import RECORD_KEYS, summarise
 from spektron.evaluation.standing import standing_markdown
+from spektron.run_layout import RESULTS_CSV, RESULTS_JSON, SUMMARY
 
 __all__ = ["summary_markdown", "summary_tables", "write_results"]
 
@@ -96,16 +97,16 @@ def write_results(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths: dict[str, list[Path]] = {}
-    (out / "results.json").write_text(json.dumps(records, indent=1))
+    (out / RESULTS_JSON).write_text(json.dumps(records, indent=1))
     per_row = ("y_pred", "y_true", "test_rows")  # lists: in results.json only
     keys = list(RECORD_KEYS) + list(dict.fromkeys(k for rec in records for k in rec
                                                   if k not in RECORD_KEYS and k not in per_row))
-    with open(out / "results.csv", "w", newline="") as fh:
+    with open(out / RESULTS_CSV, "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=keys, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(records)
-    (out / "summary.md").write_text(summary_markdown(records, notes, command))
-    paths["tables"] = [out / "results.json", out / "results.csv", out / "summary.md"]
+    (out / SUMMARY).write_text(summary_markdown(records, notes, command))
+    paths["tables"] = [out / RESULTS_JSON, out / RESULTS_CSV, out / SUMMARY]
     if plots and records:
         paths["plots"] = plot_rmsep_vs_k(records, out, property_units=property_units)
     return paths

@@ -36,7 +36,16 @@ from spektron.data.synthetic import default_axis, default_unit
 from spektron.models import SpektronModel
 from spektron.models.encode import encode_batched, encode_views
 from spektron.models.io import save_model
-from spektron.run_layout import CHECKPOINTS, CONFIG, EMBEDDINGS, INSTRUMENTS, METRICS, MODEL, save_embeddings
+from spektron.run_layout import (
+    CHECKPOINTS,
+    CONFIG,
+    EMBEDDINGS,
+    INSTRUMENTS,
+    METRICS,
+    MODEL,
+    TENSORBOARD,
+    save_embeddings,
+)
 from spektron.training.checkpoint import (
     capture_rng_state,
     latest_checkpoint,
@@ -53,7 +62,6 @@ from spektron.training.distributed import (
     cleanup_distributed,
     init_distributed,
     rank_seed,
-    unwrap,
     wrap_model,
 )
 from spektron.training.logging import MetricsLogger
@@ -129,10 +137,10 @@ class Trainer:
         # Same initial weights on every rank (DDP also broadcasts rank 0's).
         torch.manual_seed(cfg.seed)
         model = SpektronModel(cfg.model).to(self.dist.device)
-        self.model = model
+        self.model = model  # the plain model: optimiser, checkpoints, evaluation, saving
         # the objective (model + loss) is what runs forward, so it is what DDP wraps
         self.objective = wrap_model(PretrainingObjective(model), self.dist)
-        self.optimizer = build_optimizer(unwrap(self.model), cfg.lr, cfg.weight_decay,
+        self.optimizer = build_optimizer(self.model, cfg.lr, cfg.weight_decay,
                                          lr_mult={"adversary.": cfg.adversary_lr_mult})
         self.scheduler = build_scheduler(self.optimizer, cfg.warmup_steps, cfg.steps, cfg.min_lr_ratio)
         # The pairing loss needs the same molecule through two instruments in one batch.
@@ -198,7 +206,7 @@ class Trainer:
     def evaluate(self) -> dict[str, Any]:
         """Held-out diagnostics; never touches the training RNG streams."""
         views = self.eval_views
-        model = unwrap(self.model)
+        model = self.model
         was_training = model.training
         model.eval()
         with torch.random.fork_rng(devices=[]):
@@ -215,7 +223,7 @@ class Trainer:
         """The held-out views encoded by the final model (``embeddings.npz``): what the
         report's latent-space figures show, without rebuilding the views later."""
         views = self.eval_views if self.eval_views is not None else self.data.eval_views()
-        model = unwrap(self.model)
+        model = self.model
         was_training = model.training
         with torch.random.fork_rng(devices=[]):
             emb = encode_views(model, views["x"], views["axis"], views["instrument"], views["molecule"],
@@ -255,7 +263,7 @@ class Trainer:
             (self.out_dir / CONFIG).write_text(json.dumps(cfg.to_dict(), indent=2), encoding="utf-8")
             # The simulated instruments' parameters, so the run can be reproduced and inspected.
             (self.out_dir / INSTRUMENTS).write_text(self.data.describe()["instruments"], encoding="utf-8")
-            logger = MetricsLogger(self.log_path, offset=offset, tensorboard_dir=self.out_dir / "tensorboard")
+            logger = MetricsLogger(self.log_path, offset=offset, tensorboard_dir=self.out_dir / TENSORBOARD)
         bar = _progress_bar(cfg.steps, start, enabled=self.progress and self.dist.is_main)
         t0 = time.perf_counter()
         step, interrupted, ckpt_path, diagnostics = start, False, None, {}
@@ -297,7 +305,7 @@ class Trainer:
                 nu = 1e7 / grid if default_unit(region) == "nm" else grid
                 meta = {"axis_range_cm1": [float(nu.min()), float(nu.max())], "region": region,
                         "data_source": cfg.data.source}
-                model_path = save_model(unwrap(self.model), self.out_dir / MODEL, meta=meta)
+                model_path = save_model(self.model, self.out_dir / MODEL, meta=meta)
                 model_path = Path(model_path) if model_path is not None else self.out_dir / MODEL
                 self._write_embeddings()
         if logger is not None:
