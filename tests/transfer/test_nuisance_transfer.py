@@ -17,7 +17,8 @@ def _world(kind: str, seed: int = 0, n=300, k=10, n_u=200):
     either adds large per-sample baselines along 4 smooth directions (``"nuisance"``: the
     unlabelled covariance excess is instrument, more directions than 3 pairs can show) or
     only a mean offset (``"offset"``, no extra noise either: the excess is chemistry
-    sampling noise). Returns
+    sampling noise), or is the master instrument again (``"same"``: measured again, with
+    fresh noise at the master's level). Returns
     master cal (60), y, k pairs, n_u unlabelled target spectra, and the test X/y (which
     hold the unlabelled ones: the transductive setting)."""
     rng = np.random.default_rng(seed)
@@ -26,7 +27,7 @@ def _world(kind: str, seed: int = 0, n=300, k=10, n_u=200):
     conc = rng.uniform(0.2, 1.0, (n, 3))
     X = conc @ bands + 0.002 * rng.standard_normal((n, C))
     y = conc[:, 0]
-    T = X + 0.1 + 0.05 * t
+    T = X + 0.1 + 0.05 * t if kind != "same" else conc @ bands + 0.002 * rng.standard_normal((n, C))
     if kind == "nuisance":
         N = np.stack([t, t**2, t**3, np.cos(3 * np.pi * t)]).T
         T = T + (rng.normal(0, 1, (n, 4)) * (0.3, 0.2, 0.1, 0.08)) @ N.T + 0.002 * rng.standard_normal((n, C))
@@ -93,6 +94,33 @@ def test_without_pairs_the_gate_decides_whether_the_covariance_is_a_nuisance():
     crossfit = NuisanceTransfer(unlabelled_rule="crossfit").fit(Xm, y, target_unlabelled=Xu)
     assert crossfit.selection_rule_ == "unlabelled cross-fit"
     assert {"vs_first", "vs_first_se"} <= set(crossfit.selection_[1])
+
+
+@pytest.mark.parametrize("k", [0, 1, 5])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_same_instrument_again_is_left_alone(seed, k):
+    """A target that is the master instrument again: the unlabelled mean differs from the
+    calibration mean only by chemistry sampling (ȳ_u − ȳ ≈ 0.06 here, 10× the calibration's
+    error), so subtracting it — meancorr's assumption — would do harm. The mean-shift test
+    sees no shift and the method predicts as the master calibration does."""
+    Xm, y, pairs, Xu, Xt, yt = _world("same", seed=seed, k=k, n_u=20)
+    pairs = pairs if k else None
+    est = NuisanceTransfer().fit(Xm, y, pairs=pairs, target_unlabelled=Xu)
+    assert not est.shift_test_["passed"] and est.shift_test_["p_shift"] > 0.01
+    assert not est.nuisance_.unlabelled_shift and est.unlabelled_weight_ == 0.0
+    master_only = NuisanceTransfer().fit(Xm, y)  # no pairs, no unlabelled spectra: plain PLS
+    assert _rmse(est, Xt, yt) < 1.2 * _rmse(master_only, Xt, yt)
+    trusting = NuisanceTransfer(shift_level=None).fit(Xm, y, pairs=pairs, target_unlabelled=Xu)
+    assert trusting.shift_test_ is None and trusting.nuisance_.unlabelled_shift
+    if k < 3:  # the unlabelled mean is the offset: meancorr's sampling error, several times the calibration's
+        assert _rmse(trusting, Xt, yt) > 3 * _rmse(est, Xt, yt)
+
+
+def test_a_real_offset_passes_the_shift_test():
+    Xm, y, _, Xu, Xt, yt = _world("offset", k=0, n_u=20)
+    est = NuisanceTransfer().fit(Xm, y, target_unlabelled=Xu)
+    assert est.shift_test_["passed"] and est.shift_test_["p_shift"] < 0.01
+    assert _rmse(est, Xt, yt) < 0.1 * _rmse(NuisanceTransfer().fit(Xm, y), Xt, yt)
 
 
 def test_adapt_is_test_time_training_of_the_nuisance_model():

@@ -108,6 +108,9 @@ class InstrumentNuisance:
     pair_differences : (k, C) or None — target − master of each pair.
     min_pairs_offset : int — fewest pairs whose mean difference enters the offset when
         unlabelled spectra are there too.
+    unlabelled_shift : bool — whether the unlabelled mean difference is evidence of an
+        instrument offset (:func:`~spektron.transfer.gates.mean_shift_test`); when it is
+        not, the unlabelled estimate of the offset is zero.
     """
 
     mean_unlabelled: np.ndarray | None
@@ -122,6 +125,7 @@ class InstrumentNuisance:
     unlabelled_centred: np.ndarray | None = None
     pair_differences: np.ndarray | None = None
     min_pairs_offset: int = 3
+    unlabelled_shift: bool = True
 
     # ------------------------------------------------------------- building
     @classmethod
@@ -208,6 +212,12 @@ class InstrumentNuisance:
         blind to Σ̂ sees little of Σ̂ *by construction*; the empirical reading keeps a
         few pairs from being trusted beyond what the spectra themselves show.
 
+        When the unlabelled target set's mean is not shifted from the master's beyond
+        sampling (``unlabelled_shift`` False), the unlabelled estimate is zero: ``bᵀ(x̄_u − x̄)``
+        would then be ``ȳ_u − ȳ`` — chemistry, not instrument — and subtracting it costs
+        the sampling error of two means, which dwarfs a good calibration's error when the
+        instruments barely differ.
+
         When the two estimates disagree by more than their stated errors allow
         (z² above the 99 % point of χ²₁, :data:`CONSISTENCY_Z2`), those errors are not
         to be believed, and the offset is the plain mean of the two.
@@ -227,7 +237,7 @@ class InstrumentNuisance:
         estimates = []
         if self.mean_unlabelled is not None:
             var_u = chem * (1.0 / self.n_unlabelled + 1.0 / n) + nuis / self.n_unlabelled
-            estimates.append((float(b @ self.mean_unlabelled), var_u))
+            estimates.append((float(b @ self.mean_unlabelled) if self.unlabelled_shift else 0.0, var_u))
         if self.mean_pairs is not None:
             estimates.append((float(b @ self.mean_pairs), nuis / self.k))
         if not estimates:

@@ -1,0 +1,64 @@
+"""The two tests on unlabelled target spectra: mean shift and added covariance."""
+
+import numpy as np
+import pytest
+
+from spektron.transfer.gates import additive_nuisance_gate, mean_shift_test
+
+
+def _hotelling(A, B, q):
+    """Two-sample Hotelling T² in the q leading directions of both sets centred together."""
+    Z = np.vstack([A, B])
+    Z = Z - Z.mean(axis=0)
+    U, s, _ = np.linalg.svd(Z, full_matrices=False)
+    S = U[:, :q] * s[:q]
+    a, b = S[: len(A)], S[len(A):]
+    d = b.mean(axis=0) - a.mean(axis=0)
+    W = ((a - a.mean(0)).T @ (a - a.mean(0)) + (b - b.mean(0)).T @ (b - b.mean(0))) / (len(Z) - 2)
+    return len(A) * len(B) / len(Z) * d @ np.linalg.solve(W, d)
+
+
+def test_its_statistic_is_hotellings_t2():
+    rng = np.random.default_rng(0)
+    A, B = rng.standard_normal((64, 30)), rng.standard_normal((16, 30)) + 0.1
+    result = mean_shift_test(A, B, components=5)
+    assert result["components"] == 5
+    assert result["t2"] == pytest.approx(_hotelling(A, B, 5), rel=1e-9)
+
+
+def test_its_p_value_is_uniform_without_a_shift_and_small_with_one():
+    """A permutation test: under one population its p-values are uniform whatever the
+    distribution (here skewed, correlated channels), so it rejects at about its level."""
+    rng = np.random.default_rng(1)
+    mix = rng.standard_normal((40, 40))
+    draw = lambda n, shift=0.0: (rng.exponential(1.0, (n, 40)) + shift) @ mix  # noqa: E731
+    null = np.array([mean_shift_test(draw(48), draw(16), reps=199, seed=i)["p_shift"] for i in range(300)])
+    assert 0.02 < np.mean(null < 0.1) < 0.18  # 0.1 ± 2.9 binomial standard errors
+    assert 0.3 < np.median(null) < 0.7
+    shifted = [mean_shift_test(draw(48), draw(16, shift=1.0), reps=199, seed=i) for i in range(20)]
+    assert all(r["passed"] and r["p_shift"] == pytest.approx(1 / 200) for r in shifted)
+
+
+def test_it_is_deterministic_in_its_seed_and_says_when_it_cannot_run():
+    rng = np.random.default_rng(2)
+    A, B = rng.standard_normal((30, 12)), rng.standard_normal((10, 12))
+    assert mean_shift_test(A, B, seed=3) == mean_shift_test(A, B, seed=3)
+    few = mean_shift_test(A, B[:1])
+    assert few["passed"] and "too few" in few["reason"]
+    flat = mean_shift_test(np.ones((10, 5)), np.ones((4, 5)))
+    assert not flat["passed"] and flat["p_shift"] == 1.0
+
+
+def test_the_covariance_gate_passes_added_variance_only():
+    """Spectra of five latent factors: a per-sample sloped baseline on the target adds
+    variance (passed); the same target scaled by 0.3 also loses chemistry (not passed)."""
+    rng = np.random.default_rng(4)
+    loadings = rng.standard_normal((5, 20))
+    draw = lambda n: rng.standard_normal((n, 5)) @ loadings + 0.05 * rng.standard_normal((n, 20))  # noqa: E731
+    A, B = draw(60), draw(40)
+    assert not additive_nuisance_gate(A, B, components=5)["passed"]
+    added = B + 2.0 * rng.standard_normal((40, 1)) * np.linspace(-1, 1, 20)
+    gate = additive_nuisance_gate(A, added, components=5)
+    assert gate["passed"] and gate["p_added"] < 0.01 and gate["p_lost"] > 0.01
+    lost = additive_nuisance_gate(A, 0.3 * added, components=5)
+    assert not lost["passed"] and lost["p_lost"] < 0.01
