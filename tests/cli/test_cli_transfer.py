@@ -60,6 +60,11 @@ def test_transfer_writes_predictions_and_diagnostics(tmp_path):
     assert diag["k_pairs"] == 4 and diag["n_master"] == 16 and diag["property"] == "moisture"
     assert diag["method"] == "spektron" and diag["selection_rule"] == "leave-one-pair-out"
     assert "outside the calibration domain" in diag["domain"] and "outside the calibration domain" in res.output
+    # the label-free tests on the 4 unlabelled target spectra, and what they decided
+    assert diag["shift_test"]["passed"] and diag["shift_test"]["p_shift"] < 0.01  # a shifted, broadened target
+    assert set(diag["gate"]) == {"passed", "p_added", "p_lost"}
+    assert "unlabelled target spectra: mean shifted from the master's" in res.output
+    assert f"covariance weight {diag['unlabelled_weight']:g} (leave-one-pair-out)" in res.output
 
 
 def test_transfer_with_the_deep_pipeline(tmp_path):

@@ -43,12 +43,16 @@ def _rmse(est, X, y):
 @pytest.mark.parametrize("seed", [1, 2, 8])
 def test_leave_one_pair_out_overrides_the_default_when_the_pairs_say_so(seed):
     """3 pairs show 2 of the 4 nuisance directions; 200 unlabelled spectra show all four.
-    With the default weight 0 (``unlabelled_rule="first"``), leave-one-pair-out switches
-    to the unlabelled covariance. Measured (seeds 1, 2, 8): RMSEP 0.035 / 0.037 / 0.066
-    vs 0.060 / 0.060 / 0.119 with weight 0; seeds 3–7 switch in two more cases and stay
-    in three, never for the worse."""
+    With the default weight 0 (``unlabelled_rule="first"``) and ``loo_raise``,
+    leave-one-pair-out switches to the unlabelled covariance. Measured (seeds 1, 2, 8):
+    RMSEP 0.035 / 0.037 / 0.066 vs 0.060 / 0.060 / 0.119 with weight 0; seeds 3–7 switch
+    in two more cases and stay in three, never for the worse. Without ``loo_raise`` (the
+    default) the pairs may only lower the weight, and 0 stays."""
     Xm, y, pairs, Xu, Xt, yt = _world("nuisance", seed=seed, k=3)
-    est = NuisanceTransfer(prior_weight=0, unlabelled_rule="first").fit(Xm, y, pairs=pairs, target_unlabelled=Xu)
+    kept = NuisanceTransfer(prior_weight=0, unlabelled_rule="first").fit(Xm, y, pairs=pairs, target_unlabelled=Xu)
+    assert kept.selection_rule_ == "leave-one-pair-out" and kept.unlabelled_weight_ == 0.0
+    est = NuisanceTransfer(prior_weight=0, unlabelled_rule="first", loo_raise=True).fit(
+        Xm, y, pairs=pairs, target_unlabelled=Xu)
     assert est.selection_rule_ == "leave-one-pair-out"
     assert est.unlabelled_weight_ > 0
     chosen = {r["unlabelled_weight"]: r for r in est.selection_}[est.unlabelled_weight_]

@@ -75,5 +75,7 @@ def transfer_command(
     typer.echo(f"predicted {result.property_name} for {len(result.values)} target spectra with {chosen}; "
                f"wrote {out / PREDICTIONS}")
     typer.echo(result.domain_line)
+    if result.unlabelled_line:
+        typer.echo(result.unlabelled_line)
     if save is not None:
         typer.echo(f"saved the transfer model to {save}")

@@ -207,6 +207,11 @@ def fit_transfer_model(
     for attr in ("selection_rule_", "unlabelled_weight_", "n_components_"):
         if est is not None and hasattr(est, attr):
             summary[attr.rstrip("_")] = getattr(est, attr)
+    # what the label-free tests said about the unlabelled spectra (why they were or were not used)
+    for attr, keys in (("shift_test_", ("passed", "p_shift")), ("gate_", ("passed", "p_added", "p_lost"))):
+        test = getattr(est, attr, None) if est is not None else None
+        if test:
+            summary[attr.rstrip("_")] = {key: test[key] for key in keys if key in test}
     return TransferModel(method=method, params=strategy.get_params(), strategy=strategy, axis=axis, unit=unit,
                          property_name=property_name, domain=domain, domain_shift=shift, summary=summary,
                          spektron_version=__version__)

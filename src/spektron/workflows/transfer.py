@@ -44,6 +44,24 @@ class Predictions:
         """"3 of 120 spectra outside the calibration domain …"."""
         return self.model.domain.summary(self.flags)
 
+    @property
+    def unlabelled_line(self) -> str:
+        """What Spektron made of the unlabelled target spectra and why ("" for other methods)."""
+        summary = self.model.summary
+        if "selection_rule" not in summary:
+            return ""
+        parts = []
+        shift, gate = summary.get("shift_test"), summary.get("gate")
+        if shift:
+            parts.append(f"mean {'shifted' if shift['passed'] else 'not shifted'} from the master's "
+                         f"(p = {shift['p_shift']:.3g})")
+        if gate:
+            parts.append(f"covariance gate {'passed' if gate['passed'] else 'not passed'} "
+                         f"(added p = {gate['p_added']:.3g}, lost p = {gate['p_lost']:.3g})")
+        tests = "; ".join(parts) + " → " if parts else ""
+        return (f"unlabelled target spectra: {tests}covariance weight {summary['unlabelled_weight']:g} "
+                f"({summary['selection_rule']}), {summary['n_components']} PLS components")
+
 
 def _ids(data: SpectralData, n: int) -> list[str]:
     return list(map(str, data.sample_ids)) if data.sample_ids is not None else [str(i) for i in range(n)]
