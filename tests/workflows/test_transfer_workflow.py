@@ -132,3 +132,20 @@ def test_saved_model_refuses_other_files_and_axes(workspace, tmp_path):
                               str(tmp / "lab" / "properties.csv"), "--target", str(tmp / "target.csv"),
                               "--out", str(tmp / "master.csv")])
     assert res.exit_code == 2 and "is an existing file, not a folder" in res.output
+
+
+def test_the_unlabelled_line_says_what_the_tests_reported():
+    """A gate that could not run (two target spectra: too few) has a verdict but no p-values."""
+    from types import SimpleNamespace
+
+    from spektron.workflows.transfer import Predictions
+
+    summary = {"selection_rule": "single candidate", "unlabelled_weight": 0.0, "n_components": 3,
+               "shift_test": {"passed": True, "p_shift": 0.001}, "gate": {"passed": False}}
+    line = Predictions(SimpleNamespace(summary=summary), "y", [], np.zeros(0), *(np.zeros(0),) * 3).unlabelled_line
+    assert line == ("unlabelled target spectra: mean shifted from the master's (p = 0.001); covariance gate not "
+                    "passed → covariance weight 0 (single candidate), 3 PLS components")
+    summary["gate"] = {"passed": True, "p_added": 0.0033, "p_lost": 0.4}
+    line = Predictions(SimpleNamespace(summary=summary), "y", [], np.zeros(0), *(np.zeros(0),) * 3).unlabelled_line
+    assert "covariance gate passed (added p = 0.0033, lost p = 0.4)" in line
+    assert Predictions(SimpleNamespace(summary={}), "y", [], np.zeros(0), *(np.zeros(0),) * 3).unlabelled_line == ""

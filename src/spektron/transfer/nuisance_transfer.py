@@ -155,9 +155,8 @@ class NuisanceTransfer(BaseEstimator):
     def __init__(self, unlabelled_weights: tuple[float, ...] = (0.0, 0.1, 1.0), prior_weight: float = 0.0,
                  prior_instruments: int = 16, max_components: int = 20, cv_folds: int = 5, cv_repeats: int = 3,
                  min_pairs_loo: int = 3, loo_raise: bool = False, unlabelled_rule: str = "gate",
-                 gate_components: int = 10,
-                 gate_level: float = 0.01, shift_level: float | None = 0.01, unlabelled_folds: int = 4,
-                 unlabelled_se: float = 2.0, seed: int = 0):
+                 gate_components: int = 10, gate_level: float = 0.01, shift_level: float | None = 0.01,
+                 unlabelled_folds: int = 4, unlabelled_se: float = 2.0, seed: int = 0):
         self.unlabelled_weights = unlabelled_weights
         self.prior_weight = prior_weight
         self.prior_instruments = prior_instruments
@@ -327,9 +326,9 @@ class NuisanceTransfer(BaseEstimator):
             diff = errors[w] - errors[default]
             mean, se = float(diff.mean()), float(diff.std(ddof=1) / np.sqrt(k))
             row.update(vs_default=mean, vs_default_se=se)
-            if w < default or (w > default and self.loo_raise):
-                if mean + se < 0 and mean < best:
-                    chosen, best = w, mean
+            allowed = w < default or (w > default and self.loo_raise)
+            if allowed and mean + se < 0 and mean < best:
+                chosen, best = w, mean
         return chosen
 
     def _select_unlabelled(self, weights, fits, rows) -> float:

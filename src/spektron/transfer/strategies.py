@@ -99,7 +99,8 @@ class NuisanceStrategy(TransferStrategy):
 
     def __init__(self, ttt: bool = True, features: str = "spectra", unlabelled_weights: tuple = (0.0, 0.1, 1.0),
                  prior_weight: float = 0.0, max_components: int = 20, min_pairs_loo: int = 3,
-                 loo_raise: bool = False, unlabelled_rule: str = "gate", shift_level: float | None = 0.01, checkpoint: str | None = None,
+                 loo_raise: bool = False, unlabelled_rule: str = "gate", shift_level: float | None = 0.01,
+                 checkpoint: str | None = None,
                  steps: int = 150, encoder_config: dict | None = None, num_threads: int | None = 2):
         self.ttt = ttt
         self.features = features

@@ -53,14 +53,20 @@ class Predictions:
         parts = []
         shift, gate = summary.get("shift_test"), summary.get("gate")
         if shift:
-            parts.append(f"mean {'shifted' if shift['passed'] else 'not shifted'} from the master's "
-                         f"(p = {shift['p_shift']:.3g})")
-        if gate:
-            parts.append(f"covariance gate {'passed' if gate['passed'] else 'not passed'} "
-                         f"(added p = {gate['p_added']:.3g}, lost p = {gate['p_lost']:.3g})")
+            parts.append(f"mean {'shifted' if shift['passed'] else 'not shifted'} from the master's"
+                         + _p_values(shift, p_shift="p"))
+        if gate:  # a gate that could not run (too few spectra) has no p-values
+            parts.append(f"covariance gate {'passed' if gate['passed'] else 'not passed'}"
+                         + _p_values(gate, p_added="added p", p_lost="lost p"))
         tests = "; ".join(parts) + " → " if parts else ""
         return (f"unlabelled target spectra: {tests}covariance weight {summary['unlabelled_weight']:g} "
                 f"({summary['selection_rule']}), {summary['n_components']} PLS components")
+
+
+def _p_values(test: dict, **labels: str) -> str:
+    """" (added p = 0.003, lost p = 0.4)" for the p-values a test reported ("" for none)."""
+    shown = [f"{label} = {test[key]:.3g}" for key, label in labels.items() if key in test]
+    return f" ({', '.join(shown)})" if shown else ""
 
 
 def _ids(data: SpectralData, n: int) -> list[str]:
