@@ -127,6 +127,20 @@ def test_weights_and_offset():
     assert nuis.offset(b) == pytest.approx(mu[0], abs=0.05)
 
 
+def test_an_unlabelled_mean_that_is_no_instrument_shift_gives_no_offset():
+    """unlabelled_shift=False: the unlabelled estimate of bᵀμ is zero, so with no pairs the
+    offset is zero, and with pairs it is pulled towards zero only by the unlabelled share."""
+    Xm, y, pairs, Xu, N, mu = _nuisance_world(k=5, n_unlabelled=40)
+    b = np.zeros(C)
+    b[0] = 1.0
+    alone = InstrumentNuisance.estimate(Xm, target_unlabelled=Xu)
+    assert alone.unlabelled_shift and alone.offset(b) == pytest.approx(mu[0], abs=0.05)
+    assert InstrumentNuisance.estimate(Xm, target_unlabelled=Xu, unlabelled_shift=False).offset(b) == 0.0
+    both = InstrumentNuisance.estimate(Xm, pairs=pairs, target_unlabelled=Xu, unlabelled_shift=False)
+    pairs_only = float(b @ both.mean_pairs)
+    assert 0.0 <= both.offset(b) <= pairs_only
+
+
 def test_simulated_prior_is_unit_trace_and_physical():
     rng = np.random.default_rng(0)
     axis = np.linspace(1100.0, 2400.0, 200)

@@ -136,12 +136,15 @@ class InstrumentNuisance:
         target_unlabelled: np.ndarray | None = None,
         prior: np.ndarray | None = None,
         prior_weight: float = 1.0,
+        unlabelled_shift: bool = True,
     ) -> "InstrumentNuisance":
         """Estimate μ and Σ's pieces from the master set, the pairs and the unlabelled spectra.
 
         ``prior`` is a unit-trace factor (:func:`simulated_nuisance_prior`); it is
         scaled here to the nuisance level the data show along its directions (pairs
         if k ≥ 2, else the unlabelled excess); with no data source it is unused.
+        ``unlabelled_shift``: whether the unlabelled mean difference is an instrument
+        offset at all (the class docstring; the transfer method tests it).
         """
         Xm = check_spectra(master_X, "master spectra")
         C = Xm.shape[1]
@@ -165,7 +168,8 @@ class InstrumentNuisance:
                 Q, _ = np.linalg.qr(prior)
                 level = np.sum((Q.T @ reference) ** 2) / max(np.sum((Q.T @ prior) ** 2), 1e-300)
                 F_0 = prior * np.sqrt(level)
-        return cls(mean_u, n_u, mean_p, k, F_u, F_p, F_0, float(prior_weight), Xm - Xm.mean(axis=0), Uc, d)
+        return cls(mean_u, n_u, mean_p, k, F_u, F_p, F_0, float(prior_weight), Xm - Xm.mean(axis=0), Uc, d,
+                   unlabelled_shift=bool(unlabelled_shift))
 
     # ---------------------------------------------------------- combination
     def _weights(self, unlabelled_weight: float) -> tuple[float, float, float, float]:

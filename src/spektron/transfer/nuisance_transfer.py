@@ -240,10 +240,9 @@ class NuisanceTransfer(BaseEstimator):
 
     # -------------------------------------------------------------- internals
     def _nuisance(self, Xm, pairs, unlabelled) -> InstrumentNuisance:
-        nuisance = InstrumentNuisance.estimate(Xm, pairs=pairs, target_unlabelled=unlabelled, prior=self.prior_,
-                                               prior_weight=float(self.prior_weight))
-        nuisance.unlabelled_shift = self.shift_test_ is None or self.shift_test_["passed"]
-        return nuisance
+        return InstrumentNuisance.estimate(Xm, pairs=pairs, target_unlabelled=unlabelled, prior=self.prior_,
+                                           prior_weight=float(self.prior_weight),
+                                           unlabelled_shift=self.shift_test_ is None or self.shift_test_["passed"])
 
     def _calibrate(self, Xm, y, nuisance: InstrumentNuisance, weight: float, n_components: int | None = None,
                    ) -> tuple[PenalisedPLSFit, float]:
