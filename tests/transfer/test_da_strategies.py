@@ -61,13 +61,48 @@ def test_lambda_align_zero_reproduces_the_plain_estimator():
     np.testing.assert_allclose(a.predict(T[24:]), b.predict(T[24:]), rtol=1e-5, atol=1e-6)
 
 
-def test_defaults_match_the_spektron_strategy():
-    shared = ("steps", "lr", "batch_size", "lambda_pair", "lambda_y", "head", "checkpoint")
+#: The settings that make coral/mmd/dann train like spektron-deep (and like they did before).
+EARLIER = dict(model_size="default", steps=150, batch_size=32, fused_optimizer=False, patience=None, head="auto",
+               num_threads=2)
+
+
+def test_defaults_are_the_fast_ones_and_the_earlier_settings_match_the_spektron_strategy():
+    shared = ("steps", "lr", "batch_size", "lambda_pair", "lambda_y", "head", "checkpoint", "num_threads")
     ref = get_method("spektron-deep").get_params()
-    for name in ("coral", "mmd", "dann", "lora"):
+    lora = get_method("lora").get_params()
+    assert {k: lora[k] for k in shared if k in lora} == {k: ref[k] for k in shared if k in lora}
+    assert lora["rank"] == 4
+    fast = dict(model_size="data", steps=60, batch_size=None, fused_optimizer=True, patience=3, head=("knn", "ridge"),
+                num_threads=1)
+    for name in ("coral", "mmd", "dann"):
         params = get_method(name).get_params()
-        assert {k: params[k] for k in shared if k in params} == {k: ref[k] for k in shared if k in params}
-    assert get_method("lora").get_params()["rank"] == 4
+        assert {k: params[k] for k in fast} == fast
+        earlier = get_method(name, **EARLIER).get_params()
+        assert {k: earlier[k] for k in shared} == {k: ref[k] for k in shared}
+
+
+def test_the_earlier_settings_train_the_default_model_and_the_defaults_a_data_sized_one():
+    from spektron.transfer.adaptation import default_model_config
+
+    ctx, test = _context(2)
+    earlier = get_method("dann", **{**EARLIER, "steps": 2, "num_threads": 1}).fit(ctx).estimator_
+    assert earlier.model_.config == default_model_config(100, n_instruments=2, split_latent=False)
+    assert (earlier.adaptation_["batch_size"], earlier.adaptation_["patience"], earlier.adaptation_["fused"]) == (
+        32, None, False)
+    fast = get_method("dann", steps=2).fit(ctx).estimator_  # 24 calibration spectra
+    cfg = fast.model_.config
+    assert (cfg.d_model, cfg.n_layers, cfg.latent_dim, cfg.moe_every, cfg.n_instruments) == (16, 1, 16, 0, 2)
+    assert fast.adaptation_["batch_size"] is None and fast.head_.head_ in ("knn", "ridge")
+
+
+def test_dann_stops_early_on_the_calibration_codes():
+    ctx, test = _context(2)
+    est = get_method("dann", steps=30, check_every=3, patience=1).fit(ctx).estimator_
+    n, scores = est.n_steps_, est.stopping_scores_
+    assert n <= 30 and n % 3 == 0 and [s for s, _ in scores] == list(range(3, n + 1, 3))
+    assert all(np.isfinite(v) and v > 0 for _, v in scores)
+    if n < 30:  # stopped: the last check did not lower the score
+        assert scores[-1][1] >= min(v for _, v in scores[:-1])
 
 
 def test_alignment_without_target_data_is_a_clear_error():

@@ -178,3 +178,119 @@ def test_test_time_training_that_raises_the_loss_says_so():
     with pytest.warns(UserWarning, match="test-time training raised the masked-reconstruction loss"):
         est.adapt(T[:16])
     assert est.ttt_result_.loss_after > est.ttt_result_.loss_before
+
+
+# ------------------------------------------------- fast settings (the DA baselines' defaults)
+def test_data_sized_model_follows_the_calibration_set():
+    from spektron.transfer.adaptation import data_sized_model_config
+
+    corn = data_sized_model_config(700, 64)  # corn: 700 channels, 64 calibration spectra
+    assert (corn.patch_size, corn.d_model, corn.state_size, corn.n_layers, corn.moe_every) == (64, 32, 16, 1, 0)
+    assert (corn.z_chem_dim, corn.z_inst_dim, corn.classifier_hidden) == (16, 16, 32)
+    big = data_sized_model_config(700, 1000)
+    assert (big.d_model, big.z_chem_dim + big.z_inst_dim) == (64, 128)
+    small = data_sized_model_config(100, 8, n_tokens=24, z_chem_dim=4)
+    assert (small.d_model, small.z_chem_dim, small.z_inst_dim, small.patch_size) == (16, 4, 8, 4)
+    with pytest.raises(ValueError, match="at least 2 calibration spectra"):
+        data_sized_model_config(700, 1)
+
+
+def test_model_size_data_builds_the_data_sized_model():
+    est, X, T, y = _fit(model_size="data", model_config={"n_tokens": 24})
+    cfg = est.model_.config  # 24 master spectra of 100 channels
+    assert (cfg.d_model, cfg.n_layers, cfg.latent_dim, cfg.patch_size) == (16, 1, 16, 4)
+    with pytest.raises(ValueError, match="model_size must be"):
+        _fit(model_size="large")
+
+
+def test_early_stopping_stops_after_patience_checks_without_a_lower_score(monkeypatch):
+    import spektron.transfer.adaptation as adaptation
+
+    scores = iter([1.0, 0.8, 0.85, 0.8, 0.9, 0.1])  # lowest at the 2nd check; an equal score is no improvement
+    seen = []
+
+    def scripted(model, x, y, axis):
+        seen.append((tuple(x.shape), len(y)))
+        return next(scores)
+
+    monkeypatch.setattr(adaptation, "calibration_error", scripted)
+    est, X, T, y = _fit(steps=40, patience=3, check_every=5)
+    assert est.n_steps_ == 25 and est.history_[-1]["step"] == 24
+    assert est.stopping_scores_ == [(5, 1.0), (10, 0.8), (15, 0.85), (20, 0.8), (25, 0.9)]
+    # scored on the head's calibration spectra: 24 master, 3 pair target views, 24 master + a difference
+    assert seen[0] == ((51, 100), 51)
+
+
+def test_early_stopping_checks_leave_the_training_unchanged():
+    checked, X, T, y = _fit(steps=10, patience=5)  # two checks, no stop
+    plain, *_ = _fit(steps=10)
+    assert checked.n_steps_ == plain.n_steps_ == 10 and plain.stopping_scores_ == []
+    assert [s for s, _ in checked.stopping_scores_] == [5, 10]
+    np.testing.assert_array_equal(checked.transform(T[24:]), plain.transform(T[24:]))
+
+
+def test_calibration_error_is_the_leave_one_out_rmse_of_ridge_on_the_codes():
+    import torch
+    from sklearn.linear_model import Ridge, RidgeCV
+    from sklearn.model_selection import LeaveOneOut, cross_val_predict
+
+    from spektron.models import SpektronModel
+    from spektron.transfer.adaptation import calibration_error, default_model_config
+
+    X, T, y = synthetic_pair()
+    torch.manual_seed(0)
+    model = SpektronModel(default_model_config(X.shape[1], **TINY)).train()
+    x = torch.as_tensor(X - X.mean(axis=0), dtype=torch.float32)
+    axis = torch.as_tensor(1e7 / AXIS, dtype=torch.float32)
+    score = calibration_error(model, x, y, axis)
+    assert model.training
+    model.eval()
+    Z = model.encode(x, axis)[2]["mu_chem"].detach().double().numpy()
+    Z = (Z - Z.mean(axis=0)) / Z.std(axis=0)
+    alpha = RidgeCV(alphas=np.logspace(-4, 4, 17)).fit(Z, y).alpha_
+    pred = cross_val_predict(Ridge(alpha=alpha), Z, y, cv=LeaveOneOut())
+    assert score == pytest.approx(np.sqrt(np.mean((pred - y) ** 2)), rel=1e-6)
+
+
+def test_fused_optimizer_is_the_same_update_up_to_rounding():
+    fused, X, T, y = _fit(fused_optimizer=True)
+    loop, *_ = _fit()
+    assert fused.adaptation_["fused"] and not loop.adaptation_["fused"]
+    np.testing.assert_allclose(fused.transform(T[24:]), loop.transform(T[24:]), rtol=1e-4, atol=1e-5)
+
+
+def test_whole_set_batches():
+    est, X, T, y = _fit(batch_size=None, steps=2)
+    assert est.adaptation_["batch_size"] is None and np.all(np.isfinite(est.predict(T[24:])))
+
+
+def test_a_tuple_of_heads_is_chosen_by_the_auto_rule():
+    auto, X, T, y = _fit()
+    every, *_ = _fit(head=("knn", "ridge", "pls"))
+    assert every.head_.head_ == auto.head_.head_
+    assert every.head_.cv_rmse_ == pytest.approx(auto.head_.cv_rmse_)
+    np.testing.assert_array_equal(every.predict(T[24:]), auto.predict(T[24:]))
+    two, *_ = _fit(head=("knn", "ridge"))
+    assert set(two.head_.cv_rmse_) == {"knn", "ridge"}
+    assert two.head_.head_ == min(two.head_.cv_rmse_, key=two.head_.cv_rmse_.get)
+    assert two.head_.cv_rmse_["knn"] == pytest.approx(auto.head_.cv_rmse_["knn"])
+
+
+def test_the_head_is_calibrated_with_the_fit_threads():
+    import torch
+
+    seen = []
+
+    class Probe(SpektronTransfer):
+        def _calibrate_head(self):
+            seen.append(torch.get_num_threads())
+            super()._calibrate_head()
+
+    X, T, y = synthetic_pair()
+    old = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        Probe(model_config=TINY, steps=2, batch_size=8, num_threads=1).fit(X[:24], y[:24], axis=AXIS, unit="nm")
+        assert seen == [1] and torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(old)

@@ -67,7 +67,11 @@ class SpektronTransfer(BaseEstimator):
     ----------
     checkpoint : str or None
         A model file written by ``spektron pretrain`` / :func:`spektron.models.save_model`
-        to start from; None trains a fresh small model (:func:`.adaptation.default_model_config`).
+        to start from; None trains a fresh small model (``model_size``).
+    model_size : ``"default"`` or ``"data"``
+        The fresh model: the fixed small one (:func:`.adaptation.default_model_config`)
+        or one sized by the calibration set (:func:`.adaptation.data_sized_model_config`,
+        whose ``n_tokens`` may be given in ``model_config``).
     model_config : dict or None
         Overrides of the fresh model's :class:`~spektron.models.SpektronConfig`
         (ignored with a checkpoint, except the loss weights below).
@@ -77,11 +81,16 @@ class SpektronTransfer(BaseEstimator):
     lambda_adv : float or None
         Weight of the reversed instrument classifier on ``z_chem`` (0 = no adversary).
     steps, lr, batch_size, strength, lambda_pair, lambda_y, observed_augment :
-        Adaptation settings (:class:`.adaptation.AdaptationConfig`).
+        Adaptation settings (:class:`.adaptation.AdaptationConfig`; ``batch_size=None``:
+        every master spectrum in each step).
+    fused_optimizer, patience, check_every :
+        Also adaptation settings (``fused``, ``patience``, ``check_every``): the fused
+        AdamW step, and early stopping (``steps`` is then the most it runs).
     ttt_steps, ttt_lr, ttt_mask_ratio, ttt_n_spectra :
         Test-time training settings (:class:`.ttt.TTTConfig`), used by :meth:`adapt`.
-    head : ``"auto"``, ``"knn"``, ``"ridge"`` or ``"pls"``
-        Regression head on ``z_chem``; ``"auto"`` = chosen by CV on the master calibration set.
+    head : ``"auto"``, ``"knn"``, ``"ridge"``, ``"pls"`` or a tuple of these names
+        Regression head on ``z_chem``; ``"auto"`` = chosen by CV on the master calibration
+        set, a tuple = chosen by the same CV among those heads only.
     n_neighbors : int
         k of the k-NN head.
     center : bool
@@ -93,7 +102,8 @@ class SpektronTransfer(BaseEstimator):
         axis instead of refused.
     seed : int
     num_threads : int or None
-        Torch CPU threads during fit/adapt (None leaves the setting alone).
+        Torch CPU threads during fit/adapt, head calibration included (None leaves the
+        setting alone).
 
     Attributes
     ----------
@@ -102,6 +112,9 @@ class SpektronTransfer(BaseEstimator):
     head_ : ZChemRegressor; retriever_ : NearestMasterRetriever.
     strength_ : float — simulated-instrument strength used.
     history_ : list of dict — adaptation losses every 25 steps.
+    n_steps_ : int — adaptation steps run (fewer than ``steps`` after an early stop).
+    stopping_scores_ : list of (int, float) — early stopping's checks: steps done and the
+        calibration codes' leave-one-out RMSE (:func:`.adaptation.calibration_error`).
     adaptation_ : dict — the adaptation settings used (``lambda_adv``: the adversary's
         weight in the adaptation objective; None = the model's own).
     ttt_result_ : TTTResult or None — set by :meth:`adapt`.
@@ -109,12 +122,14 @@ class SpektronTransfer(BaseEstimator):
 
     def __init__(self, checkpoint: str | None = None, model_config: dict | None = None,
                  split_latent: bool | None = None, lambda_adv: float | None = None,
-                 steps: int = 300, lr: float = 2e-3, batch_size: int = 32, strength: float | None = None,
+                 steps: int = 300, lr: float = 2e-3, batch_size: int | None = 32, strength: float | None = None,
                  lambda_pair: float = 1.0, lambda_y: float = 1.0, observed_augment: bool = True,
                  ttt_steps: int = 3, ttt_lr: float = 1e-5, ttt_mask_ratio: float = 0.35, ttt_n_spectra: int = 10,
-                 head: str = "auto", n_neighbors: int = 5, center: bool = True, resample: bool = False, seed: int = 0,
-                 num_threads: int | None = None):
+                 head: str | tuple[str, ...] = "auto", n_neighbors: int = 5, center: bool = True,
+                 resample: bool = False, seed: int = 0, num_threads: int | None = None, model_size: str = "default",
+                 fused_optimizer: bool = False, patience: int | None = None, check_every: int = 5):
         self.checkpoint = checkpoint
+        self.model_size = model_size
         self.model_config = model_config
         self.split_latent = split_latent
         self.lambda_adv = lambda_adv
@@ -135,11 +150,15 @@ class SpektronTransfer(BaseEstimator):
         self.resample = resample
         self.seed = seed
         self.num_threads = num_threads
+        self.fused_optimizer = fused_optimizer
+        self.patience = patience
+        self.check_every = check_every
 
     # ------------------------------------------------------------------ model
-    def _build_model(self, n_channels: int):
+    def _build_model(self, n_channels: int, n_spectra: int):
         from spektron.models import SpektronModel, load_model  # lazy: loads torch (registering and listing methods must not)
-        from spektron.transfer.adaptation import default_model_config  # lazy: loads torch (registering and listing methods must not)
+        from spektron.transfer.adaptation import (  # lazy: loads torch (registering and listing methods must not)
+            data_sized_model_config, default_model_config)
 
         torch = _torch()
         if self.checkpoint is not None:
@@ -154,8 +173,14 @@ class SpektronTransfer(BaseEstimator):
         overrides = dict(self.model_config or {})
         if self.split_latent is not None:
             overrides["split_latent"] = bool(self.split_latent)
+        if self.model_size == "data":
+            config = data_sized_model_config(n_channels, n_spectra, **overrides)
+        elif self.model_size == "default":
+            config = default_model_config(n_channels, **overrides)
+        else:
+            raise ValueError(f"model_size must be 'default' or 'data', got {self.model_size!r}")
         torch.manual_seed(int(self.seed))
-        return SpektronModel(default_model_config(n_channels, **overrides))
+        return SpektronModel(config)
 
     def _extra_loss(self):
         """An extra adaptation term ``f(mu_chem, labels)`` (:func:`.adaptation.adapt_to_pair`);
@@ -167,7 +192,8 @@ class SpektronTransfer(BaseEstimator):
 
         return AdaptationConfig(steps=self.steps, lr=self.lr, batch_size=self.batch_size, strength=self.strength,
                                 lambda_pair=self.lambda_pair, lambda_y=self.lambda_y,
-                                observed_augment=self.observed_augment, seed=self.seed,
+                                observed_augment=self.observed_augment, fused=bool(self.fused_optimizer),
+                                patience=self.patience, check_every=self.check_every, seed=self.seed,
                                 lambda_adv=None if self.lambda_adv is None else float(self.lambda_adv))
 
     def _ttt_config(self):
@@ -234,24 +260,26 @@ class SpektronTransfer(BaseEstimator):
         self.reference_ = master_X.mean(axis=0) if self.center else None
         old = self._threads()
         try:
-            model = self._build_model(master_X.shape[1])
+            model = self._build_model(master_X.shape[1], master_X.shape[0])
             result = adapt_to_pair(model, master_X, master_y, self.axis_, self.unit_,
                                    pairs=(pm, pt, py) if py is not None else None, target_X=tu,
                                    config=self._adaptation_config(), reference=self.reference_,
                                    extra_loss=self._extra_loss())
+            self.model_ = result.model
+            self.strength_ = result.strength
+            self.history_ = result.history
+            self.n_steps_ = result.n_steps
+            self.stopping_scores_ = result.checks
+            self.adaptation_ = result.config
+            self.n_features_in_ = master_X.shape[1]
+            self._master = (master_X, master_y)
+            self._pairs = (pt, py) if py is not None else None
+            diffs = observed_differences(master_X, pairs=(pm, pt) if py is not None else None, target_X=tu)
+            self._diffs = diffs if self.observed_augment else None
+            self.ttt_result_ = None
+            self._calibrate_head()
         finally:
             torch.set_num_threads(old)
-        self.model_ = result.model
-        self.strength_ = result.strength
-        self.history_ = result.history
-        self.adaptation_ = result.config
-        self.n_features_in_ = master_X.shape[1]
-        self._master = (master_X, master_y)
-        self._pairs = (pt, py) if py is not None else None
-        diffs = observed_differences(master_X, pairs=(pm, pt) if py is not None else None, target_X=tu)
-        self._diffs = diffs if self.observed_augment else None
-        self.ttt_result_ = None
-        self._calibrate_head()
         return self
 
     def _calibrate_head(self) -> None:
@@ -272,8 +300,23 @@ class SpektronTransfer(BaseEstimator):
             parts.append(self._encode(X + self._diffs[pick])[0])
             values.append(y)
         Z, Y = np.vstack(parts), np.concatenate(values)
-        self.head_ = ZChemRegressor(head=self.head, n_neighbors=self.n_neighbors, seed=self.seed).fit(Z, Y)
+        self.head_ = self._fit_head(Z, Y)
         self.retriever_ = NearestMasterRetriever(n_neighbors=1).fit(Zm)
+
+    def _fit_head(self, Z: np.ndarray, y: np.ndarray) -> ZChemRegressor:
+        """The regression head; with a tuple of names, the one of lowest K-fold CV RMSE
+        (the folds and rule of ``ZChemRegressor(head="auto")``, on fewer candidates)."""
+        make = lambda name: ZChemRegressor(head=name, n_neighbors=self.n_neighbors, seed=self.seed)  # noqa: E731
+        if isinstance(self.head, str) or len(self.head) == 1:
+            return make(self.head if isinstance(self.head, str) else self.head[0]).fit(Z, y)
+        from sklearn.model_selection import KFold, cross_val_predict
+
+        cv = KFold(min(5, len(Z)), shuffle=True, random_state=self.seed)
+        scores = {name: float(np.sqrt(np.mean((cross_val_predict(make(name), Z, y, cv=cv) - y) ** 2)))
+                  for name in self.head}
+        head = make(min(scores, key=scores.get)).fit(Z, y)
+        head.cv_rmse_ = scores
+        return head
 
     def _model_input(self, X: np.ndarray) -> np.ndarray:
         return X - self.reference_ if self.reference_ is not None else X
@@ -300,6 +343,7 @@ class SpektronTransfer(BaseEstimator):
         try:
             self.ttt_result_ = run_test_time_training(self.model_, self._model_input(X), self._axis_cm1(),
                                                       self._ttt_config())
+            self._calibrate_head()
         finally:
             torch.set_num_threads(old)
         res = self.ttt_result_
@@ -307,7 +351,6 @@ class SpektronTransfer(BaseEstimator):
             warnings.warn(f"test-time training raised the masked-reconstruction loss on the target spectra "
                           f"({res.loss_before:.6g} → {res.loss_after:.6g}); lower ttt_lr or set ttt_steps=0",
                           stacklevel=2)
-        self._calibrate_head()
         return self
 
     # ------------------------------------------------------------- inference
