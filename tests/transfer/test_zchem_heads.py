@@ -30,6 +30,20 @@ def test_clustered_property_suits_knn(rng):
     np.testing.assert_allclose(reg.predict(Z[70:]), y[70:], atol=1e-6)
 
 
+def test_a_tuple_of_heads_is_auto_among_those_only(rng):
+    Z = rng.standard_normal((60, 6))
+    y = Z @ rng.standard_normal(6) + 0.1 * rng.standard_normal(60)
+    auto = ZChemRegressor(head="auto").fit(Z, y)
+    two = ZChemRegressor(head=("knn", "ridge")).fit(Z, y)
+    assert two.cv_rmse_ == {name: auto.cv_rmse_[name] for name in ("knn", "ridge")}
+    assert two.head_ == min(two.cv_rmse_, key=two.cv_rmse_.get)
+    one = ZChemRegressor(head=("ridge",)).fit(Z, y)
+    assert one.head_ == "ridge" and one.cv_rmse_ == {}
+    for bad in (("knn", "lasso"), (), "lasso"):
+        with pytest.raises(ValueError, match="unknown head"):
+            ZChemRegressor(head=bad).fit(Z, y)
+
+
 def test_fixed_head_and_pls_component_choice(rng):
     Z = rng.standard_normal((50, 8))
     y = 2 * Z[:, 0] - Z[:, 1]

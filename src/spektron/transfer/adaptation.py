@@ -52,7 +52,8 @@ from spektron.training.objective import PretrainingObjective
 from spektron.training.schedules import schedule_values
 
 __all__ = ["AdaptationConfig", "AdaptationResult", "adapt_to_pair", "augmentation_strength", "auto_patch_size",
-           "calibration_error", "data_sized_model_config", "default_model_config", "observed_differences"]
+           "calibration_error", "calibration_views", "data_sized_model_config", "default_model_config",
+           "observed_differences"]
 
 MASTER, TARGET = 0, 1
 STRENGTH_CLIP = (0.25, 4.0)
@@ -232,6 +233,25 @@ def _alignment(z: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tenso
     return ((z[a] - z[b]) ** 2).mean() / scale
 
 
+def calibration_views(master_X: np.ndarray, master_y: np.ndarray, pairs_target: np.ndarray | None,
+                      pairs_y: np.ndarray | None, diffs: np.ndarray | None, seed: int,
+                      ) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The spectra a regression head on the codes is calibrated on, in parts, with their
+    values: the master calibration set, the target views of the transfer pairs, and each
+    master spectrum plus one observed target − master difference (drawn with ``seed``),
+    so that the head is fitted where target codes will fall. One definition for the head
+    (``SpektronTransfer``) and for early stopping, which scores those same codes."""
+    parts, values = [master_X], [master_y]
+    if pairs_target is not None:
+        parts.append(pairs_target)
+        values.append(pairs_y)
+    if diffs is not None:
+        pick = np.random.default_rng(seed).integers(0, len(diffs), size=len(master_X))
+        parts.append(master_X + diffs[pick])
+        values.append(master_y)
+    return parts, values
+
+
 def calibration_error(model: nn.Module, x: torch.Tensor, y: np.ndarray, axis_cm1: torch.Tensor) -> float:
     """Leave-one-out RMSE of a ridge regression of ``y`` on the ``z_chem`` posterior
     means of model inputs ``x`` (codes standardised; ridge penalty by generalised
@@ -308,12 +328,7 @@ def adapt_to_pair(
     # master spectrum plus one observed difference.
     checks: list[tuple[int, float]] = []
     if config.patience is not None:
-        parts, values = [master_X], [master_y]
-        if has_pairs:
-            parts, values = parts + [Pt], values + [Py]
-        if diffs is not None:
-            pick = np.random.default_rng(config.seed).integers(0, len(diffs), size=len(master_X))
-            parts, values = parts + [master_X + diffs[pick]], values + [master_y]
+        parts, values = calibration_views(master_X, master_y, Pt, Py, diffs, config.seed)
         xc = np.vstack(parts)
         x_check = torch.as_tensor(xc - reference if reference is not None else xc, dtype=torch.float32)
         y_check = np.concatenate(values)

@@ -155,8 +155,7 @@ class _WholeLatentStrategy(TransferStrategy):
     The defaults are set for a fresh model, where they cut a corn ``dann`` cell from
     8.8 s to 0.67 s (one run; ``skada-coral`` 0.25 s) with corn moisture RMSEP within
     its spread (100 cells: paired difference +0.006 ± 0.004): a model sized by the
-    calibration set
-    (``model_size="data"``); whole-set steps (``batch_size=None``) with the fused
+    calibration set (``model_size="data"``); whole-set steps (``batch_size=None``) with the fused
     optimiser, stopped early on the calibration codes' cross-validated error
     (``patience``; 37 of at most 60 steps on corn; 60 unstopped steps overfit
     sugarcane); one thread, since the small model's operations are too small to

@@ -283,40 +283,17 @@ class SpektronTransfer(BaseEstimator):
         return self
 
     def _calibrate_head(self) -> None:
-        """(Re)fit the regression head and the retrieval index on the current codes.
+        """(Re)fit the regression head and the retrieval index on the current codes of
+        the calibration views (:func:`.adaptation.calibration_views`)."""
+        from spektron.transfer.adaptation import calibration_views  # lazy: loads torch (registering and listing methods must not)
 
-        Calibration codes: the master calibration set, the target views of the
-        transfer pairs, and target-like views of the master set (each master
-        spectrum plus one observed target − master difference, as in adaptation),
-        so that the head is fitted where target codes will fall."""
         X, y = self._master
-        Zm = self._encode(X)[0]
-        parts, values = [Zm], [y]
-        if self._pairs is not None:
-            parts.append(self._encode(self._pairs[0])[0])
-            values.append(self._pairs[1])
-        if self._diffs is not None:
-            pick = np.random.default_rng(self.seed).integers(0, len(self._diffs), size=len(X))
-            parts.append(self._encode(X + self._diffs[pick])[0])
-            values.append(y)
-        Z, Y = np.vstack(parts), np.concatenate(values)
-        self.head_ = self._fit_head(Z, Y)
-        self.retriever_ = NearestMasterRetriever(n_neighbors=1).fit(Zm)
-
-    def _fit_head(self, Z: np.ndarray, y: np.ndarray) -> ZChemRegressor:
-        """The regression head; with a tuple of names, the one of lowest K-fold CV RMSE
-        (the folds and rule of ``ZChemRegressor(head="auto")``, on fewer candidates)."""
-        make = lambda name: ZChemRegressor(head=name, n_neighbors=self.n_neighbors, seed=self.seed)  # noqa: E731
-        if isinstance(self.head, str) or len(self.head) == 1:
-            return make(self.head if isinstance(self.head, str) else self.head[0]).fit(Z, y)
-        from sklearn.model_selection import KFold, cross_val_predict
-
-        cv = KFold(min(5, len(Z)), shuffle=True, random_state=self.seed)
-        scores = {name: float(np.sqrt(np.mean((cross_val_predict(make(name), Z, y, cv=cv) - y) ** 2)))
-                  for name in self.head}
-        head = make(min(scores, key=scores.get)).fit(Z, y)
-        head.cv_rmse_ = scores
-        return head
+        pt, py = self._pairs if self._pairs is not None else (None, None)
+        spectra, values = calibration_views(X, y, pt, py, self._diffs, self.seed)
+        codes = [self._encode(part)[0] for part in spectra]
+        self.head_ = ZChemRegressor(head=self.head, n_neighbors=self.n_neighbors, seed=self.seed).fit(
+            np.vstack(codes), np.concatenate(values))
+        self.retriever_ = NearestMasterRetriever(n_neighbors=1).fit(codes[0])
 
     def _model_input(self, X: np.ndarray) -> np.ndarray:
         return X - self.reference_ if self.reference_ is not None else X

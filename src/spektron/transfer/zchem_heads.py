@@ -90,9 +90,10 @@ class ZChemRegressor(RegressorMixin, BaseEstimator):
 
     Parameters
     ----------
-    head : ``"auto"``, ``"knn"``, ``"ridge"`` or ``"pls"``
+    head : ``"auto"``, ``"knn"``, ``"ridge"``, ``"pls"`` or a tuple of these names
         ``"auto"`` picks the head with the lowest K-fold cross-validated RMSE on the
-        calibration codes passed to ``fit``.
+        calibration codes passed to ``fit``; a tuple picks among those heads only (the
+        same folds and rule: the PLS head's inner CV can cost more than the rest).
     n_neighbors : int
         k of the k-NN head (distance-weighted; clipped to the calibration size).
     max_components : int
@@ -111,7 +112,7 @@ class ZChemRegressor(RegressorMixin, BaseEstimator):
     model_ : fitted scikit-learn regressor.
     """
 
-    def __init__(self, head: str = "auto", n_neighbors: int = 5, max_components: int = 10, cv_folds: int = 5,
+    def __init__(self, head: str | tuple[str, ...] = "auto", n_neighbors: int = 5, max_components: int = 10, cv_folds: int = 5,
                  seed: int = 0):
         self.head = head
         self.n_neighbors = n_neighbors
@@ -121,9 +122,7 @@ class ZChemRegressor(RegressorMixin, BaseEstimator):
 
     def fit(self, Z, y) -> "ZChemRegressor":
         Z, y = validate_spectra(self, Z, y, reset=True, name="z_chem codes", min_samples=2)
-        if self.head != "auto" and self.head not in HEADS:
-            raise ValueError(f"unknown head {self.head!r}; expected 'auto' or one of {', '.join(HEADS)}")
-        candidates = HEADS if self.head == "auto" else (self.head,)
+        candidates = self._candidates()
         self.cv_rmse_ = {}
         folds = min(int(self.cv_folds), Z.shape[0])
         if len(candidates) > 1 and folds >= 2:
@@ -139,6 +138,14 @@ class ZChemRegressor(RegressorMixin, BaseEstimator):
         self.model_ = clone(make_head(self.head_, Z.shape[0], Z.shape[1], self.n_neighbors, self.max_components))
         self.model_.fit(Z, y)
         return self
+
+    def _candidates(self) -> tuple[str, ...]:
+        names = HEADS if self.head == "auto" else (self.head,) if isinstance(self.head, str) else tuple(self.head)
+        unknown = [name for name in names if name not in HEADS]
+        if not names or unknown:
+            raise ValueError(f"unknown head {self.head!r}; expected 'auto', one of {', '.join(HEADS)} "
+                             "or a tuple of them")
+        return names
 
     def predict(self, Z) -> np.ndarray:
         check_is_fitted(self, "model_")
