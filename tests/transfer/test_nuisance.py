@@ -141,6 +141,32 @@ def test_an_unlabelled_mean_that_is_no_instrument_shift_gives_no_offset():
     assert 0.0 <= both.offset(b) <= pairs_only
 
 
+def test_derived_offset_weights_each_estimate_by_its_error_against_the_test_mean():
+    """Unlabelled error variance var(y)(1/n_u + 1/n) exactly; pairs nuis (1/k + 1/n_u) + mse/n_u;
+    the inverse-variance mean of the two; no nuisance reading → the unlabelled estimate."""
+    Xm, y, pairs, Xu, N, mu = _nuisance_world(k=5, n_unlabelled=40)
+    nuis = InstrumentNuisance.estimate(Xm, pairs=pairs, target_unlabelled=Xu)
+    b = np.zeros(C)
+    b[0] = 1.0
+    cu, cp = float(b @ nuis.mean_unlabelled), float(b @ nuis.mean_pairs)
+    off, detail = nuis.derived_offset(b, y_var=0.04, model_mse=0.01, pair_nuisance=0.02)
+    vu = 0.04 * (1 / 40 + 1 / 60)
+    vp = 0.02 * (1 / 5 + 1 / 40) + 0.01 / 40
+    assert detail["unlabelled_var"] == pytest.approx(vu) and detail["pairs_var"] == pytest.approx(vp)
+    assert off == pytest.approx((cu / vu + cp / vp) / (1 / vu + 1 / vp))
+    assert detail["source"] == "both" and 0.0 < detail["pairs_share"] < 1.0
+    # a clean pair reading makes the pairs' estimate stand; no reading leaves the unlabelled one
+    assert nuis.derived_offset(b, y_var=1.0, model_mse=0.0, pair_nuisance=1e-12)[0] == pytest.approx(cp, abs=1e-6)
+    assert nuis.derived_offset(b, y_var=0.04, model_mse=0.0, pair_nuisance=None)[0] == cu
+    # without unlabelled spectra the pairs' estimate; an unshifted unlabelled mean counts as zero
+    assert InstrumentNuisance.estimate(Xm, pairs=pairs).derived_offset(
+        b, y_var=0.04, model_mse=0.0, pair_nuisance=None)[0] == pytest.approx(cp)
+    flat = InstrumentNuisance.estimate(Xm, pairs=pairs, target_unlabelled=Xu, unlabelled_shift=False)
+    assert flat.derived_offset(b, y_var=0.04, model_mse=0.0, pair_nuisance=None)[0] == 0.0
+    # no disagreement fallback: far apart, the more precise estimate still decides
+    assert nuis.derived_offset(b, y_var=1e-6, model_mse=0.0, pair_nuisance=1e-12)[0] == pytest.approx(cp, abs=1e-4)
+
+
 def test_simulated_prior_is_unit_trace_and_physical():
     rng = np.random.default_rng(0)
     axis = np.linspace(1100.0, 2400.0, 200)

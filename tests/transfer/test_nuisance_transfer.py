@@ -5,6 +5,8 @@ import pytest
 
 from spektron.methods import TransferContext
 from spektron.methods.registry import get_method
+from spektron.transfer.invariant import cv_components
+from spektron.transfer.nuisance import InstrumentNuisance
 from spektron.transfer.nuisance_transfer import NuisanceTransfer
 
 from instrument_pair import AXIS, TINY, synthetic_pair
@@ -139,6 +141,56 @@ def test_adapt_is_test_time_training_of_the_nuisance_model():
     np.testing.assert_allclose(one_go.predict(Xt), est.predict(Xt))
 
 
+def _shifted_chemistry_world(seed: int, k: int = 5, n_u: int = 16):
+    """A pure mean offset (clean pairs), but test samples whose first concentration lies in
+    the calibration range's upper half: the unlabelled mean difference then carries
+    ȳ_test − ȳ_cal of chemistry on top of the instrument offset."""
+    rng = np.random.default_rng(seed)
+    t = np.linspace(-1, 1, C)
+    bands = np.stack([np.exp(-0.5 * ((AXIS - c) / w) ** 2) for c, w in ((1250, 40), (1300, 50), (1400, 40))])
+    conc = rng.uniform(0.2, 1.0, (60 + n_u, 3))
+    conc[60:, 0] = rng.uniform(0.6, 1.0, n_u)
+    X = conc @ bands + 0.002 * rng.standard_normal((60 + n_u, C))
+    T = X + 0.1 + 0.05 * t + 0.002 * rng.standard_normal(X.shape)
+    y = conc[:, 0]
+    return X[:60], y[:60], (X[:k], T[:k], y[:k]), T[60:], y[60:]
+
+
+@pytest.mark.parametrize("seed", [1, 3, 4])
+def test_the_derived_offset_takes_clean_pairs_over_a_chemistry_shifted_unlabelled_mean(seed):
+    """The unlabelled estimate's error is ȳ_test − ȳ_cal (≈ 0.2 here); five clean pairs read
+    the offset to the noise. The stated rule averages the two (their disagreement exceeds its
+    stated errors); the derived rule gives the pairs ≥ 95 % of the weight."""
+    Xm, y, pairs, Xt, yt = _shifted_chemistry_world(seed)
+    rmse = {}
+    for rule in ("stated", "derived"):
+        est = NuisanceTransfer(offset_rule=rule).fit(Xm, y, pairs=pairs, target_unlabelled=Xt)
+        rmse[rule] = _rmse(est, Xt, yt)
+    assert est.offset_detail_["source"] == "both" and est.offset_detail_["pairs_share"] > 0.95
+    assert rmse["derived"] < 0.3 * rmse["stated"]
+
+
+def test_the_pairs_nuisance_is_read_on_models_refitted_without_each_pair():
+    """offset_detail_'s pair nuisance is the mean square of (dᵢ − d̄₋ᵢ)·b₋ᵢ × (k − 1)/k, b₋ᵢ the
+    calibration refitted without pair i and its master sample; "stated" keeps the old offset."""
+    Xm, y, pairs, Xu, _, _ = _world("nuisance", k=4, n_u=30)
+    est = NuisanceTransfer(unlabelled_weights=(0.0,)).fit(Xm, y, pairs=pairs, target_unlabelled=Xu)
+    d = pairs[1] - pairs[0]
+    readings = []
+    for i in range(4):  # the pairs are the first four calibration samples
+        rest = np.arange(4) != i
+        Xi, yi = np.delete(Xm, i, axis=0), np.delete(y, i)
+        nuis = InstrumentNuisance.estimate(Xi, pairs=(pairs[0][rest], pairs[1][rest]), target_unlabelled=Xu)
+        L = nuis.covariance_factor(0.0) * np.sqrt(Xi.shape[0])
+        fit = cv_components(Xi, yi, L, n_components=est.n_components_)
+        readings.append((d[i] - d[rest].mean(axis=0)) @ fit.coef)
+    assert est.offset_detail_["pair_nuisance"] == pytest.approx(np.mean(np.square(readings)) * 3 / 4, rel=1e-8)
+    stated = NuisanceTransfer(unlabelled_weights=(0.0,), offset_rule="stated").fit(
+        Xm, y, pairs=pairs, target_unlabelled=Xu)
+    assert stated.offset_ == pytest.approx(stated.nuisance_.offset(stated.model_.coef, 0.0))
+    assert stated.offset_detail_["rule"] == "stated"
+
+
 def test_errors_are_one_clear_line():
     Xm, y, pairs, Xu, Xt, _ = _world("offset")
     with pytest.raises(ValueError, match="master_y has 3 values for 60 master spectra"):
@@ -155,6 +207,10 @@ def test_errors_are_one_clear_line():
         NuisanceTransfer(unlabelled_weights=(-1.0,)).fit(Xm, y)
     with pytest.raises(ValueError, match="unlabelled_rule must be 'gate', 'crossfit' or 'first'"):
         NuisanceTransfer(unlabelled_rule="always").fit(Xm, y)
+    with pytest.raises(ValueError, match="offset_rule must be 'derived' or 'stated'"):
+        NuisanceTransfer(offset_rule="mean").fit(Xm, y)
+    with pytest.raises(ValueError, match="min_pairs_offset must be ≥ 2"):
+        NuisanceTransfer(min_pairs_offset=1).fit(Xm, y)
     with pytest.raises(ValueError, match="master axis"):
         NuisanceTransfer().fit(Xm, y, axis=AXIS[:10])
     est = NuisanceTransfer().fit(Xm, y)

@@ -149,3 +149,22 @@ def test_the_unlabelled_line_says_what_the_tests_reported():
     line = Predictions(SimpleNamespace(summary=summary), "y", [], np.zeros(0), *(np.zeros(0),) * 3).unlabelled_line
     assert "covariance gate passed (added p = 0.0033, lost p = 0.4)" in line
     assert Predictions(SimpleNamespace(summary={}), "y", [], np.zeros(0), *(np.zeros(0),) * 3).unlabelled_line == ""
+
+
+def test_the_offset_line_says_where_the_offset_came_from():
+    from types import SimpleNamespace
+
+    from spektron.workflows.transfer import Predictions
+
+    def line(detail):
+        return Predictions(SimpleNamespace(summary={"offset": detail} if detail else {}), "y", [], np.zeros(0),
+                           *(np.zeros(0),) * 3).offset_line
+
+    both = {"rule": "derived", "source": "both", "offset": 0.12, "pairs": 0.1, "pairs_var": 0.0004,
+            "unlabelled": 0.2, "unlabelled_var": 0.0025, "pairs_share": 0.8}
+    assert line(both) == ("prediction offset +0.12: pairs +0.1 (± 0.02) and unlabelled +0.2 (± 0.05), "
+                          "the pairs' share 0.80")
+    assert line({"source": "unlabelled", "offset": 0.2, "unlabelled": 0.2, "pairs": 0.1}).endswith(
+        "(from the unlabelled spectra: too few pairs to read their error)")
+    assert line({"source": "pairs", "offset": 0.1, "pairs": 0.1}) == "prediction offset +0.1 (from the pairs)"
+    assert line(None) == ""

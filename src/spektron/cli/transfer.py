@@ -77,5 +77,7 @@ def transfer_command(
     typer.echo(result.domain_line)
     if result.unlabelled_line:
         typer.echo(result.unlabelled_line)
+    if result.offset_line:
+        typer.echo(result.offset_line)
     if save is not None:
         typer.echo(f"saved the transfer model to {save}")

@@ -106,8 +106,8 @@ class InstrumentNuisance:
     master_centred : (n, C) — the centred master spectra (for the offset's error).
     unlabelled_centred : (n_u, C) or None — the centred unlabelled target spectra.
     pair_differences : (k, C) or None — target − master of each pair.
-    min_pairs_offset : int — fewest pairs whose mean difference enters the offset when
-        unlabelled spectra are there too.
+    min_pairs_offset : int — fewest pairs whose mean difference enters :meth:`offset` when
+        unlabelled spectra are there too (:meth:`derived_offset` leaves that to its caller).
     unlabelled_shift : bool — whether the unlabelled mean difference is evidence of an
         instrument offset (:func:`~spektron.transfer.gates.mean_shift_test`); when it is
         not, the unlabelled estimate of the offset is zero.
@@ -256,6 +256,58 @@ class InstrumentNuisance:
         if (cu - cp) ** 2 > CONSISTENCY_Z2 * (vu + vp):
             # the two disagree beyond their stated errors: the weights cannot be trusted
             return 0.5 * (cu + cp)
-        floor = 1e-12 * max(vu, vp) + 1e-300
-        wu, wp = 1.0 / max(vu, floor), 1.0 / max(vp, floor)
-        return float((wu * cu + wp * cp) / (wu + wp))
+        return _inverse_variance_mean(cu, vu, cp, vp)
+
+    def derived_offset(self, coef: np.ndarray, *, y_var: float, model_mse: float, pair_nuisance: float | None
+                       ) -> tuple[float, dict]:
+        """``bᵀμ̂`` with each estimate weighted by its error against the *test set's own*
+        mean residual (the offset that minimises its RMSEP), derived rather than read off
+        the model:
+
+        * unlabelled, ``bᵀ(x̄_u − x̄)``: with the unlabelled spectra the test spectra, its
+          error is exactly ``ȳ_test − ȳ`` — chemistry sampling, whatever ``b`` and the
+          instrument — with variance ``var(y)(1/n_u + 1/n)``, known from the master labels;
+        * pairs, ``bᵀd̄``: the pairs' mean per-sample nuisance along ``b`` against the test
+          samples', plus the test samples' mean calibration error:
+          ``nuis (1/k + 1/n_u) + mse/n_u``, with ``nuis`` read out of sample
+          (``pair_nuisance``: each pair's difference along the model refitted without it —
+          ``b`` is trained blind to the pairs' own scatter, so their in-sample scatter along
+          it understates a new sample's).
+
+        Without ``pair_nuisance`` (the caller's verdict: too few pairs to read it) the
+        unlabelled estimate stands; without unlabelled spectra, the pairs'.
+        Returns the offset and the pieces (estimates, variances, the pairs' share) for the record.
+        """
+        b = np.asarray(coef, dtype=float)
+        n = self.master_centred.shape[0]
+        detail: dict = {"rule": "derived"}
+        cu = vu = cp = vp = None
+        if self.mean_unlabelled is not None:
+            cu = float(b @ self.mean_unlabelled) if self.unlabelled_shift else 0.0
+            vu = float(y_var) * (1.0 / self.n_unlabelled + 1.0 / n)
+            detail.update(unlabelled=cu, unlabelled_var=vu)
+        if self.mean_pairs is not None:
+            cp = float(b @ self.mean_pairs)
+            detail["pairs"] = cp
+        if cp is None or (cu is not None and pair_nuisance is None):
+            detail["source"] = "unlabelled" if cu is not None else "none"
+            return (cu if cu is not None else 0.0), detail
+        if cu is None:
+            detail["source"] = "pairs"
+            return cp, detail
+        n_u = self.n_unlabelled
+        vp = float(pair_nuisance) * (1.0 / self.k + 1.0 / n_u) + max(float(model_mse), 0.0) / n_u
+        detail.update(pairs_var=vp, pair_nuisance=float(pair_nuisance))
+        # No disagreement fallback here: both errors are derived or read out of sample, and
+        # averaging towards an estimate that disagrees (a test set whose chemistry differs
+        # from the calibration's, a gain) was measured worse (docs/benchmarks.md)
+        offset = _inverse_variance_mean(cu, vu, cp, vp)
+        detail["source"] = "both"
+        detail["pairs_share"] = (float("nan") if cp == cu else float((offset - cu) / (cp - cu)))
+        return offset, detail
+
+
+def _inverse_variance_mean(cu: float, vu: float, cp: float, vp: float) -> float:
+    floor = 1e-12 * max(vu, vp) + 1e-300
+    wu, wp = 1.0 / max(vu, floor), 1.0 / max(vp, floor)
+    return float((wu * cu + wp * cp) / (wu + wp))

@@ -207,6 +207,9 @@ def fit_transfer_model(
     for attr in ("selection_rule_", "unlabelled_weight_", "n_components_"):
         if est is not None and hasattr(est, attr):
             summary[attr.rstrip("_")] = getattr(est, attr)
+    detail = getattr(est, "offset_detail_", None) if est is not None else None
+    if detail:  # where the prediction offset came from
+        summary["offset"] = {key: (value if isinstance(value, str) else float(value)) for key, value in detail.items()}
     # what the label-free tests said about the unlabelled spectra (why they were or were not used)
     for attr, keys in (("shift_test_", ("passed", "p_shift")), ("gate_", ("passed", "p_added", "p_lost"))):
         test = getattr(est, attr, None) if est is not None else None

@@ -99,8 +99,8 @@ class NuisanceStrategy(TransferStrategy):
 
     def __init__(self, ttt: bool = True, features: str = "spectra", unlabelled_weights: tuple = (0.0, 0.1, 1.0),
                  prior_weight: float = 0.0, max_components: int = 20, min_pairs_loo: int = 3,
-                 loo_raise: bool = False, unlabelled_rule: str = "gate", shift_level: float | None = 0.01,
-                 checkpoint: str | None = None,
+                 offset_rule: str = "derived", min_pairs_offset: int = 3, loo_raise: bool = False,
+                 unlabelled_rule: str = "gate", shift_level: float | None = 0.01, checkpoint: str | None = None,
                  steps: int = 150, encoder_config: dict | None = None, num_threads: int | None = 2):
         self.ttt = ttt
         self.features = features
@@ -108,6 +108,8 @@ class NuisanceStrategy(TransferStrategy):
         self.prior_weight = prior_weight
         self.max_components = max_components
         self.min_pairs_loo = min_pairs_loo
+        self.offset_rule = offset_rule
+        self.min_pairs_offset = min_pairs_offset
         self.loo_raise = loo_raise
         self.unlabelled_rule = unlabelled_rule
         self.shift_level = shift_level
@@ -132,6 +134,7 @@ class NuisanceStrategy(TransferStrategy):
         """(encoder or None, fitted NuisanceTransfer) on the spectra or on the encoder's codes."""
         est = NuisanceTransfer(unlabelled_weights=self.unlabelled_weights, prior_weight=self.prior_weight,
                                max_components=self.max_components, min_pairs_loo=self.min_pairs_loo,
+                               offset_rule=self.offset_rule, min_pairs_offset=self.min_pairs_offset,
                                loo_raise=self.loo_raise, unlabelled_rule=self.unlabelled_rule,
                                shift_level=self.shift_level)
         pairs = (context.transfer_master_X, context.transfer_target_X, context.transfer_y) if context.k else None

@@ -63,6 +63,26 @@ class Predictions:
                 f"({summary['selection_rule']}), {summary['n_components']} PLS components")
 
 
+    @property
+    def offset_line(self) -> str:
+        """Where Spektron's prediction offset came from ("" for other methods)."""
+        detail = self.model.summary.get("offset")
+        if not detail:
+            return ""
+        line = f"prediction offset {detail['offset']:+.4g}"
+        source = detail.get("source")
+        if source == "both":
+            return (line + f": pairs {detail['pairs']:+.4g} (± {np.sqrt(detail['pairs_var']):.2g}) and unlabelled "
+                    f"{detail['unlabelled']:+.4g} (± {np.sqrt(detail['unlabelled_var']):.2g}), the pairs' share "
+                    f"{detail['pairs_share']:.2f}")
+        if source == "pairs":
+            return line + " (from the pairs)"
+        if source == "unlabelled":
+            return line + (" (from the unlabelled spectra: too few pairs to read their error)" if "pairs" in detail
+                           else " (from the unlabelled spectra)")
+        return line
+
+
 def _p_values(test: dict, **labels: str) -> str:
     """" (added p = 0.003, lost p = 0.4)" for the p-values a test reported ("" for none)."""
     shown = [f"{label} = {test[key]:.3g}" for key, label in labels.items() if key in test]
