@@ -163,6 +163,8 @@ def test_derived_offset_weights_each_estimate_by_its_error_against_the_test_mean
         b, y_var=0.04, model_mse=0.0, pair_nuisance=None)[0] == pytest.approx(cp)
     flat = InstrumentNuisance.estimate(Xm, pairs=pairs, target_unlabelled=Xu, unlabelled_shift=False)
     assert flat.derived_offset(b, y_var=0.04, model_mse=0.0, pair_nuisance=None)[0] == 0.0
+    # a model without a cross-validated error (NaN) counts as none, not as a NaN offset
+    assert np.isfinite(nuis.derived_offset(b, y_var=0.04, model_mse=float("nan"), pair_nuisance=0.02)[0])
     # no disagreement fallback: far apart, the more precise estimate still decides
     assert nuis.derived_offset(b, y_var=1e-6, model_mse=0.0, pair_nuisance=1e-12)[0] == pytest.approx(cp, abs=1e-4)
 

@@ -296,7 +296,8 @@ class InstrumentNuisance:
             detail["source"] = "pairs"
             return cp, detail
         n_u = self.n_unlabelled
-        vp = float(pair_nuisance) * (1.0 / self.k + 1.0 / n_u) + max(float(model_mse), 0.0) / n_u
+        mse = float(model_mse) if np.isfinite(model_mse) and model_mse > 0 else 0.0  # NaN: a model not cross-validated
+        vp = float(pair_nuisance) * (1.0 / self.k + 1.0 / n_u) + mse / n_u
         detail.update(pairs_var=vp, pair_nuisance=float(pair_nuisance))
         # No disagreement fallback here: both errors are derived or read out of sample, and
         # averaging towards an estimate that disagrees (a test set whose chemistry differs
