@@ -191,3 +191,24 @@ def test_progress_is_never_silent_outside_a_terminal(paired_dir, capsys):
                   on_note=lambda m: None)
     lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("benchmark: ")]
     assert lines and lines[-1].startswith("benchmark: 6/6 cells (100%)")
+
+
+def test_null_adds_a_remeasured_twin_and_benchmarks_against_it(paired_dir, tmp_path):
+    """--null alpha: the pair alpha → alpha-again (alpha + 0.1 % noise); the master calibration
+    (none) is then as good as the twin's own (target), and meancorr pays the sampling error
+    of two means on top of it."""
+    out = tmp_path / "out"
+    res = runner.invoke(app, ["benchmark", str(paired_dir), "--null", "alpha", "--methods", "none,target,meancorr",
+                              "--k", "0", "--split", "random", "--selection", "random", "--repeats", "3",
+                              "--properties", "conc", "--out", str(out), "--no-progress"])
+    assert res.exit_code == 0, res.output
+    assert "alpha-again is alpha measured again" in res.output
+    records = json.loads((out / "results.json").read_text())
+    assert {(r["master"], r["target"]) for r in records} == {("alpha", "alpha-again")}
+    mean = {m: np.mean([r["rmsep"] for r in records if r["method"] == m]) for m in ("none", "target", "meancorr")}
+    assert mean["none"] == pytest.approx(mean["target"], rel=0.05)
+    assert mean["meancorr"] > mean["none"]
+    res = runner.invoke(app, ["benchmark", str(paired_dir), "--null", "gamma", "--out", str(tmp_path / "o2"),
+                              "--no-progress"])
+    assert res.exit_code == 2 and "cannot re-measure unknown instrument 'gamma'" in res.output
+

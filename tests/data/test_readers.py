@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import scipy.io
 
-from spektron.data.paired import PairedDataset, load_paired_directory
+from spektron.data.paired import PairedDataset, load_paired_directory, remeasured
 from spektron.data.readers import (
     infer_unit,
     read_csv,
@@ -387,6 +387,27 @@ def test_paired_dataset_validates_alignment(rng):
         PairedDataset(instruments={"a": a, "b": b})
     with pytest.raises(ValueError, match="at least one instrument"):
         PairedDataset(instruments={})
+
+
+def test_remeasured_adds_a_noisy_twin_of_one_instrument(rng):
+    """The twin holds the same samples and labels, differs by white noise of the stated
+    relative size (same seed, same noise), and bad requests are one clear error."""
+    X = rng.normal(2.0, 0.5, (40, 30))
+    a = SpectralData(X, np.arange(30.0) + 1000, sample_ids=[f"s{i}" for i in range(40)],
+                     properties=rng.normal(size=(40, 1)), property_names=("y",))
+    data = PairedDataset(instruments={"a": a}, property_names=("y",))
+    twin = remeasured(data, "a", 0.01, seed=3)
+    assert twin.instrument_names == ["a", "a-again"] and data.instrument_names == ["a"]
+    noise = twin["a-again"].X - X
+    assert np.std(noise) == pytest.approx(0.01 * np.std(X), rel=0.05) and abs(np.mean(noise)) < 1e-3
+    np.testing.assert_array_equal(twin["a-again"].properties, a.properties)
+    np.testing.assert_array_equal(remeasured(data, "a", 0.01, seed=3)["a-again"].X, twin["a-again"].X)
+    with pytest.raises(ValueError, match="cannot re-measure unknown instrument 'b'"):
+        remeasured(data, "b")
+    with pytest.raises(ValueError, match="relative_noise must be a finite number ≥ 0"):
+        remeasured(data, "a", -1.0)
+    with pytest.raises(ValueError, match="already has an instrument named 'a-again'"):
+        remeasured(twin, "a")
 
 
 def test_paired_subset_of_instruments_resamples_onto_their_own_overlap(tmp_path, rng):

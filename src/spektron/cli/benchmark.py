@@ -60,6 +60,12 @@ def benchmark(
                                    "calibration samples: leaky, only to reproduce old figures)."),
     pool_fraction: float = typer.Option(0.2, "--pool-fraction", help="Share of the non-test samples set aside as "
                                         "the unlabelled pool (with --unlabelled pool)."),
+    null: str = typer.Option(None, "--null", help="Comma-separated instruments to re-measure: each gets a twin "
+                             "'<instrument>-again' (its spectra plus white noise at --null-noise × their sd), and "
+                             "without --pairs the pairs are INSTRUMENT:INSTRUMENT-again — a same-instrument check: a "
+                             "transfer method should leave the master calibration alone there (≈ none)."),
+    null_noise: float = typer.Option(1e-3, "--null-noise", min=0.0, help="Noise of the --null twins, relative to "
+                                     "the spectra's standard deviation."),
     resample: bool = typer.Option(False, "--resample", help="Resample instruments on different axis grids onto their "
                                                             "common range (otherwise such data is refused)."),
     out: Path = typer.Option(..., "--out", help="Output folder: results.json, results.csv, summary.md, PNG plots."),
@@ -83,6 +89,7 @@ def benchmark(
     from rich.console import Console
     from rich.table import Table
 
+    from spektron.data.paired import REMEASURED_SUFFIX, remeasured
     from spektron.methods import available_methods
     from spektron.evaluation.benchmark import run_benchmark
     from spektron.evaluation.results import summary_tables, write_results
@@ -118,9 +125,16 @@ def benchmark(
             if pairs is not None and resample:  # resample onto the pairs' common range, not the whole folder's
                 from spektron.evaluation.benchmark import parse_pairs
 
-                wanted = list(dict.fromkeys(i for pair in parse_pairs(pairs) for i in pair))
+                wanted = list(dict.fromkeys(i.removesuffix(REMEASURED_SUFFIX) for pair in parse_pairs(pairs)
+                                            for i in pair))
             data = load_paired_directory(dataset, resample=resample, instruments=wanted)
             units = None
+        for name in _split_list(null) or []:
+            data = remeasured(data, name, null_noise, seed=seed)
+            notes.append(f"{name}{REMEASURED_SUFFIX} is {name} measured again: its spectra plus white noise at "
+                         f"{null_noise:g} × their standard deviation (a same-instrument check)")
+        if pairs is None and null:
+            pairs = ",".join(f"{n}:{n}{REMEASURED_SUFFIX}" for n in _split_list(null))
         if pairs is None:
             names = data.instrument_names
             if len(names) < 2:

@@ -1,7 +1,7 @@
 """Spectral data: the container, readers, paired multi-instrument sets and the corn data."""
 
 from spektron.data.corn import fetch_corn, load_corn
-from spektron.data.paired import PairedDataset, load_paired_directory
+from spektron.data.paired import PairedDataset, load_paired_directory, remeasured
 from spektron.data.readers import (
     infer_unit,
     read_csv,
@@ -30,6 +30,7 @@ __all__ = [
     "interpolate_spectra",
     "load_corn",
     "load_paired_directory",
+    "remeasured",
     "nm_to_wavenumber",
     "normalise_unit",
     "read_csv",

@@ -121,6 +121,38 @@ class PairedDataset:
         )
 
 
+#: Suffix of the instrument that :func:`remeasured` adds: ``m5`` → ``m5-again``.
+REMEASURED_SUFFIX = "-again"
+
+
+def remeasured(data: PairedDataset, instrument: str, relative_noise: float = 1e-3, seed: int = 0) -> PairedDataset:
+    """``data`` with one more instrument: ``instrument`` measured again — its spectra plus
+    white noise at ``relative_noise`` × their overall standard deviation — named
+    ``<instrument>-again``.
+
+    A same-instrument check on real spectra. Real paired sets differ by far more than
+    chemistry sampling, so they never ask what a transfer method does when the target *is*
+    the master (a second unit, a re-measurement); a method should then leave the master
+    calibration alone (≈ ``none``). Taking the unlabelled mean difference as an offset, for
+    one, costs the sampling error of two means (``ȳ_test − ȳ_cal``).
+    """
+    if instrument not in data.instruments:
+        raise ValueError(f"cannot re-measure unknown instrument {instrument!r} in data set {data.name!r}; "
+                         f"available: {', '.join(data.instruments)}")
+    if not (np.isfinite(relative_noise) and relative_noise >= 0):
+        raise ValueError(f"relative_noise must be a finite number ≥ 0, got {relative_noise!r}")
+    name = instrument + REMEASURED_SUFFIX
+    if name in data.instruments:
+        raise ValueError(f"data set {data.name!r} already has an instrument named {name!r}")
+    source = data.instruments[instrument]
+    rng = np.random.default_rng(seed)
+    X = source.X + float(relative_noise) * float(np.std(source.X)) * rng.standard_normal(source.X.shape)
+    again = SpectralData(X, source.axis, source.unit, source.sample_ids, source.properties, source.property_names,
+                         instrument=name)
+    return PairedDataset({**data.instruments, name: again}, data.property_names, standards=dict(data.standards),
+                         name=data.name)
+
+
 # ------------------------------------------------------------------ loading
 def _axis_summary(data: SpectralData) -> str:
     return f"{data.instrument}: {data.axis.min():g}–{data.axis.max():g} {data.unit}, {data.n_channels} channels"
