@@ -127,6 +127,8 @@ def benchmark(
 
                 wanted = list(dict.fromkeys(i.removesuffix(REMEASURED_SUFFIX) for pair in parse_pairs(pairs)
                                             for i in pair))
+            elif pairs is None and null:  # the pairs will be the twins: load only their instruments
+                wanted = _split_list(null)
             data = load_paired_directory(dataset, resample=resample, instruments=wanted)
             units = None
         for name in _split_list(null) or []:
