@@ -108,6 +108,7 @@ def benchmark(
     if repeats is None:
         repeats = 1 if split == "ks" and selection == "ks" else 5
     notes: list[str] = []
+    null_names = _split_list(null) or []
     try:
         try:
             ks = [int(v) for v in _split_list(k) or []]
@@ -127,16 +128,16 @@ def benchmark(
 
                 wanted = list(dict.fromkeys(i.removesuffix(REMEASURED_SUFFIX) for pair in parse_pairs(pairs)
                                             for i in pair))
-            elif pairs is None and null:  # the pairs will be the twins: load only their instruments
-                wanted = _split_list(null)
+            elif pairs is None and null_names:  # the pairs will be the twins: load only their instruments
+                wanted = null_names
             data = load_paired_directory(dataset, resample=resample, instruments=wanted)
             units = None
-        for name in _split_list(null) or []:
+        for name in null_names:
             data = remeasured(data, name, null_noise, seed=seed)
             notes.append(f"{name}{REMEASURED_SUFFIX} is {name} measured again: its spectra plus white noise at "
                          f"{null_noise:g} × their standard deviation (a same-instrument check)")
-        if pairs is None and null:
-            pairs = ",".join(f"{n}:{n}{REMEASURED_SUFFIX}" for n in _split_list(null))
+        if pairs is None and null_names:
+            pairs = ",".join(f"{n}:{n}{REMEASURED_SUFFIX}" for n in null_names)
         if pairs is None:
             names = data.instrument_names
             if len(names) < 2:

@@ -14,7 +14,7 @@ the *same* order, plus the reference values. :class:`PairedDataset` holds that, 
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable
 
@@ -147,10 +147,8 @@ def remeasured(data: PairedDataset, instrument: str, relative_noise: float = 1e-
     source = data.instruments[instrument]
     rng = np.random.default_rng(seed)
     X = source.X + float(relative_noise) * float(np.std(source.X)) * rng.standard_normal(source.X.shape)
-    again = SpectralData(X, source.axis, source.unit, source.sample_ids, source.properties, source.property_names,
-                         instrument=name)
-    return PairedDataset({**data.instruments, name: again}, data.property_names, standards=dict(data.standards),
-                         name=data.name)
+    return replace(data, instruments={**data.instruments, name: replace(source, X=X, instrument=name)},
+                   standards=dict(data.standards))
 
 
 # ------------------------------------------------------------------ loading
