@@ -64,11 +64,11 @@ def test_leave_one_pair_out_overrides_the_default_when_the_pairs_say_so(seed):
 
 
 def test_the_gate_sets_the_default_that_pairs_must_overturn():
-    """Same world, seed 4: leave-one-pair-out alone stays at 0 (0.098); the gate passes and
-    its weight 1 stands (0.046)."""
+    """Same world, seed 4: leave-one-pair-out alone stays at 0 (0.085); the gate passes and
+    its weight (0.1, the largest candidate) stands (0.044; weight 1 as a third candidate: 0.046)."""
     Xm, y, pairs, Xu, Xt, yt = _world("nuisance", seed=4, k=3)
     est = NuisanceTransfer(prior_weight=0).fit(Xm, y, pairs=pairs, target_unlabelled=Xu)
-    assert est.gate_["passed"] and est.unlabelled_weight_ == 1.0
+    assert est.gate_["passed"] and est.unlabelled_weight_ == 0.1
     first = NuisanceTransfer(prior_weight=0, unlabelled_rule="first").fit(Xm, y, pairs=pairs, target_unlabelled=Xu)
     assert first.unlabelled_weight_ == 0.0
     assert _rmse(est, Xt, yt) < 0.6 * _rmse(first, Xt, yt)
@@ -86,8 +86,8 @@ def test_without_pairs_the_gate_decides_whether_the_covariance_is_a_nuisance():
     rescales the chemistry (gain 0.3) adds *and* loses variance and does not either."""
     Xm, y, _, Xu, Xt, yt = _world("nuisance", k=0, n_u=30)
     est = NuisanceTransfer().fit(Xm, y, target_unlabelled=Xu)
-    assert est.gate_["passed"] and est.gate_["p_added"] < 0.01
-    assert est.unlabelled_weight_ == 1.0 and est.selection_rule_ == "covariance gate (passed)"
+    assert est.gate_["passed"] and est.gate_["p_added"] < est.gate_level == 0.001
+    assert est.unlabelled_weight_ == 0.1 and est.selection_rule_ == "covariance gate (passed)"
     first = NuisanceTransfer(unlabelled_rule="first").fit(Xm, y, target_unlabelled=Xu)
     assert first.unlabelled_weight_ == 0.0 and first.gate_ is None
     assert _rmse(est, Xt, yt) < 0.7 * _rmse(first, Xt, yt)
@@ -120,6 +120,38 @@ def test_the_same_instrument_again_is_left_alone(seed, k):
     assert trusting.shift_test_ is None and trusting.nuisance_.unlabelled_shift
     if k < 3:  # the unlabelled mean is the offset: meancorr's sampling error, several times the calibration's
         assert _rmse(trusting, Xt, yt) > 3 * _rmse(est, Xt, yt)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_a_calibration_that_reads_a_large_target_nuisance_is_vetoed(seed):
+    """The target compresses the chemistry (× 0.7: variance lost, so the gate declines the
+    covariance) and adds a per-sample slope of sd 1.5. The master calibration's predictions
+    on the unlabelled spectra then spread 10–20× the master's — no population of the same
+    chemistry does that — and the check replaces weight 0 by 0.1, whose spread is 0.4–0.6:
+    RMSEP 0.07–0.08 against 0.73–0.79 without the check (property sd 0.22–0.24)."""
+    Xm, y, _, _, Xt, yt = _world("offset", seed=seed, k=0, n_u=30)
+    rng = np.random.default_rng(100 + seed)
+    slope = np.linspace(-1, 1, C)
+    Tt = Xt.mean(axis=0) + 0.7 * (Xt - Xt.mean(axis=0)) + rng.normal(0, 1.5, (Xt.shape[0], 1)) * slope
+    est = NuisanceTransfer().fit(Xm, y, target_unlabelled=Tt[:30])
+    assert not est.gate_["passed"] and est.gate_["p_lost"] < 0.01
+    check = est.spread_check_
+    assert check["vetoed"] and check["replaced"] == 0.0 and est.unlabelled_weight_ == 0.1
+    assert check["ratio"] > 9 and check["p"] < 0.001 and check["spreads"][0.1] < 1
+    assert "vetoed: prediction spread" in est.selection_rule_
+    unchecked = NuisanceTransfer(spread_level=None).fit(Xm, y, target_unlabelled=Tt[:30])
+    assert unchecked.unlabelled_weight_ == 0.0 and unchecked.spread_check_ is None
+    assert _rmse(est, Tt, yt) < 0.12 < 0.6 < _rmse(unchecked, Tt, yt)
+
+
+def test_the_spread_check_leaves_an_ordinary_target_alone():
+    """A pure offset and the nuisance world: the chosen calibration's spread is within what
+    sampling allows (p ≥ 0.2 here), nothing is vetoed and nothing else is fitted."""
+    for kind in ("offset", "nuisance"):
+        Xm, y, _, Xu, _, _ = _world(kind, k=0, n_u=30)
+        est = NuisanceTransfer().fit(Xm, y, target_unlabelled=Xu)
+        assert not est.spread_check_["vetoed"] and est.spread_check_["p"] > 0.2
+        assert "spreads" not in est.spread_check_ and "vetoed" not in est.selection_rule_
 
 
 def test_a_real_offset_passes_the_shift_test():
@@ -203,6 +235,10 @@ def test_errors_are_one_clear_line():
         NuisanceTransfer().fit(Xm, y, pairs=(pairs[0], pairs[1][:4], pairs[2]))
     with pytest.raises(ValueError, match="unlabelled target spectra have 50 channels but the master spectra have 100"):
         NuisanceTransfer().fit(Xm, y, target_unlabelled=Xu[:, :50])
+    with pytest.raises(ValueError, match="spread_level must lie strictly between 0 and 1"):
+        NuisanceTransfer(spread_level=1.5).fit(Xm, y)
+    with pytest.raises(ValueError, match="gate_lost_level must lie strictly between 0 and 1"):
+        NuisanceTransfer(gate_lost_level=0.0).fit(Xm, y)
     with pytest.raises(ValueError, match="unlabelled_weights must be non-negative"):
         NuisanceTransfer(unlabelled_weights=(-1.0,)).fit(Xm, y)
     with pytest.raises(ValueError, match="unlabelled_rule must be 'gate', 'crossfit' or 'first'"):

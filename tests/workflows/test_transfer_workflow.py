@@ -148,6 +148,11 @@ def test_the_unlabelled_line_says_what_the_tests_reported():
     summary["gate"] = {"passed": True, "p_added": 0.0033, "p_lost": 0.4}
     line = Predictions(SimpleNamespace(summary=summary), "y", [], np.zeros(0), *(np.zeros(0),) * 3).unlabelled_line
     assert "covariance gate passed (added p = 0.0033, lost p = 0.4)" in line
+    summary.update(spread_check={"ratio": 14.8, "p": 2e-6, "vetoed": True}, unlabelled_weight=0.1,
+                   selection_rule="covariance gate (not passed), vetoed: prediction spread 14.8× the master's (p = 2e-06)")
+    line = Predictions(SimpleNamespace(summary=summary), "y", [], np.zeros(0), *(np.zeros(0),) * 3).unlabelled_line
+    assert "; predictions spread 14.8× the master's (p = 2e-06) → covariance weight 0.1 (covariance gate (not " \
+           "passed), vetoed: prediction spread" in line
     assert Predictions(SimpleNamespace(summary={}), "y", [], np.zeros(0), *(np.zeros(0),) * 3).unlabelled_line == ""
 
 

@@ -74,7 +74,7 @@ def _roots(A: np.ndarray, B: np.ndarray, q: int) -> np.ndarray:
 
 
 def additive_nuisance_gate(master_X: np.ndarray, target_X: np.ndarray, components: int = 10, level: float = 0.01,
-                           reps: int = 300, seed: int = 0) -> dict:
+                           reps: int | None = None, seed: int = 0, lost_level: float | None = None) -> dict:
     """Does the target instrument *add* per-sample variance to the master's, and only add?
 
     In the ``q`` leading principal directions of both sets, the eigenvalues of the
@@ -84,8 +84,14 @@ def additive_nuisance_gate(master_X: np.ndarray, target_X: np.ndarray, component
     root is significantly large (Roy's largest-root test: variance added beyond
     chemistry sampling) and the smallest is not significantly small (variance lost
     means the instrument transforms the chemistry — gain, resolution — and the
-    covariance excess is then no estimate of an additive nuisance).
+    covariance excess is then no estimate of an additive nuisance): p-values below
+    ``level`` and not below ``lost_level`` (None: ``level``) respectively. ``reps``
+    simulated null draws (None: at least 300 and ``2 / level``, so that the level can be
+    reached — with fewer than ``1 / level`` draws no p-value falls below it).
     """
+    if reps is None:
+        reps = max(300, int(np.ceil(2.0 / min(level, lost_level or level))))
+    lost_level = level if lost_level is None else lost_level
     nm, nt = master_X.shape[0], target_X.shape[0]
     q = int(min(components, nm - 2, nt - 2, master_X.shape[1]))
     if q < 1:
@@ -100,6 +106,6 @@ def additive_nuisance_gate(master_X: np.ndarray, target_X: np.ndarray, component
         _NULL_ROOTS[key] = null
     p_high = float((1 + np.sum(null[:, 1] >= roots[-1])) / (1 + len(null)))
     p_low = float((1 + np.sum(null[:, 0] <= roots[0])) / (1 + len(null)))
-    passed = p_high < level and p_low >= level
+    passed = p_high < level and p_low >= lost_level
     return {"passed": bool(passed), "components": q, "largest_root": float(roots[-1]), "p_added": p_high,
             "smallest_root": float(roots[0]), "p_lost": p_low}

@@ -211,7 +211,8 @@ def fit_transfer_model(
     if detail:  # where the prediction offset came from
         summary["offset"] = {key: (value if isinstance(value, str) else float(value)) for key, value in detail.items()}
     # what the label-free tests said about the unlabelled spectra (why they were or were not used)
-    for attr, keys in (("shift_test_", ("passed", "p_shift")), ("gate_", ("passed", "p_added", "p_lost"))):
+    for attr, keys in (("shift_test_", ("passed", "p_shift")), ("gate_", ("passed", "p_added", "p_lost")),
+                       ("spread_check_", ("ratio", "p", "vetoed"))):
         test = getattr(est, attr, None) if est is not None else None
         if test:
             summary[attr.rstrip("_")] = {key: test[key] for key in keys if key in test}

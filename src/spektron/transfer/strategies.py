@@ -97,10 +97,11 @@ class NuisanceStrategy(TransferStrategy):
     name = "spektron"
     requires_pairs = False
 
-    def __init__(self, ttt: bool = True, features: str = "spectra", unlabelled_weights: tuple = (0.0, 0.1, 1.0),
+    def __init__(self, ttt: bool = True, features: str = "spectra", unlabelled_weights: tuple = (0.0, 0.1),
                  prior_weight: float = 0.0, max_components: int = 20, min_pairs_loo: int = 3,
                  offset_rule: str = "derived", min_pairs_offset: int = 3, loo_raise: bool = False,
-                 unlabelled_rule: str = "gate", shift_level: float | None = 0.01, checkpoint: str | None = None,
+                 unlabelled_rule: str = "gate", shift_level: float | None = 0.01, gate_level: float = 0.001,
+                 gate_lost_level: float = 0.01, spread_level: float | None = 0.001, checkpoint: str | None = None,
                  steps: int = 150, encoder_config: dict | None = None, num_threads: int | None = 2):
         self.ttt = ttt
         self.features = features
@@ -113,6 +114,9 @@ class NuisanceStrategy(TransferStrategy):
         self.loo_raise = loo_raise
         self.unlabelled_rule = unlabelled_rule
         self.shift_level = shift_level
+        self.gate_level = gate_level
+        self.gate_lost_level = gate_lost_level
+        self.spread_level = spread_level
         self.checkpoint = checkpoint
         self.steps = steps
         self.encoder_config = encoder_config
@@ -136,7 +140,8 @@ class NuisanceStrategy(TransferStrategy):
                                max_components=self.max_components, min_pairs_loo=self.min_pairs_loo,
                                offset_rule=self.offset_rule, min_pairs_offset=self.min_pairs_offset,
                                loo_raise=self.loo_raise, unlabelled_rule=self.unlabelled_rule,
-                               shift_level=self.shift_level)
+                               shift_level=self.shift_level, gate_level=self.gate_level,
+                               gate_lost_level=self.gate_lost_level, spread_level=self.spread_level)
         pairs = (context.transfer_master_X, context.transfer_target_X, context.transfer_y) if context.k else None
         unlabelled = context.target_unlabelled_X if self.ttt else None
         encoder = None

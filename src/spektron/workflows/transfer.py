@@ -58,6 +58,9 @@ class Predictions:
         if gate:  # a gate that could not run (too few spectra) has no p-values
             parts.append(f"covariance gate {'passed' if gate['passed'] else 'not passed'}"
                          + _p_values(gate, p_added="added p", p_lost="lost p"))
+        spread = summary.get("spread_check")
+        if spread:  # the master calibration's predictions on them against its own (a veto when far wider)
+            parts.append(f"predictions spread {spread['ratio']:.3g}× the master's (p = {spread['p']:.3g})")
         tests = "; ".join(parts) + " → " if parts else ""
         return (f"unlabelled target spectra: {tests}covariance weight {summary['unlabelled_weight']:g} "
                 f"({summary['selection_rule']}), {summary['n_components']} PLS components")
