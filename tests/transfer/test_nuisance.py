@@ -176,3 +176,27 @@ def test_simulated_prior_is_unit_trace_and_physical():
     F = simulated_nuisance_prior(X, axis, "nm", n_instruments=8)
     assert F.shape[0] == 200 and 1 <= F.shape[1] < 20
     assert np.sum(F**2) == pytest.approx(1.0)
+
+
+def test_with_too_few_pairs_their_error_is_read_off_the_disagreement():
+    """``few_pairs="disagreement"``: vp = max((cp − cu)² − vu, 0) — the pairs stand while
+    within the unlabelled estimate's error of it and count less the further they stray;
+    an unshifted unlabelled mean (zero, whose error is not vu) keeps the old rule."""
+    Xm, y, pairs, Xu, N, mu = _nuisance_world(k=2, n_unlabelled=40)
+    nuis = InstrumentNuisance.estimate(Xm, pairs=pairs, target_unlabelled=Xu)
+    b = np.zeros(C)
+    b[0] = 1.0
+    cu, cp = float(b @ nuis.mean_unlabelled), float(b @ nuis.mean_pairs)
+    g = (cp - cu) ** 2
+    for y_var in (0.1 * g, 0.5 * g, 2.0 * g):  # the disagreement is 10×, 2×, 0.5× the unlabelled error
+        vu = y_var * (1 / 40 + 1 / 60)
+        off, detail = nuis.derived_offset(b, y_var=y_var, model_mse=0.0, pair_nuisance=None, few_pairs="disagreement")
+        vp = max(g - vu, 0.0)
+        assert detail["source"] == "both (disagreement)" and detail["pairs_var"] == pytest.approx(vp)
+        share = 1.0 if vp == 0 else vu / g  # = vu / (vu + vp)
+        assert off == pytest.approx(cu + share * (cp - cu)) and detail["pairs_share"] == pytest.approx(share)
+    assert nuis.derived_offset(b, y_var=0.04, model_mse=0.0, pair_nuisance=None)[0] == cu  # the default: unlabelled
+    flat = InstrumentNuisance.estimate(Xm, pairs=pairs, target_unlabelled=Xu, unlabelled_shift=False)
+    assert flat.derived_offset(b, y_var=0.04, model_mse=0.0, pair_nuisance=None, few_pairs="disagreement")[0] == 0.0
+    with pytest.raises(ValueError, match="few_pairs must be"):
+        nuis.derived_offset(b, y_var=0.04, model_mse=0.0, pair_nuisance=None, few_pairs="pairs")

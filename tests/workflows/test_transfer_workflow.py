@@ -169,6 +169,8 @@ def test_the_offset_line_says_where_the_offset_came_from():
             "unlabelled": 0.2, "unlabelled_var": 0.0025, "pairs_share": 0.8}
     assert line(both) == ("prediction offset +0.12: pairs +0.1 (± 0.02) and unlabelled +0.2 (± 0.05), "
                           "the pairs' share 0.80")
+    assert line(dict(both, source="both (disagreement)")).endswith(
+        "the pairs' share 0.80 (the pairs' error read off their disagreement)")
     assert line({"source": "unlabelled", "offset": 0.2, "unlabelled": 0.2, "pairs": 0.1}).endswith(
         "(from the unlabelled spectra: too few pairs to read their error)")
     assert line({"source": "pairs", "offset": 0.1, "pairs": 0.1}) == "prediction offset +0.1 (from the pairs)"

@@ -258,8 +258,8 @@ class InstrumentNuisance:
             return 0.5 * (cu + cp)
         return _inverse_variance_mean(cu, vu, cp, vp)
 
-    def derived_offset(self, coef: np.ndarray, *, y_var: float, model_mse: float, pair_nuisance: float | None
-                       ) -> tuple[float, dict]:
+    def derived_offset(self, coef: np.ndarray, *, y_var: float, model_mse: float, pair_nuisance: float | None,
+                       few_pairs: str = "unlabelled") -> tuple[float, dict]:
         """``bᵀμ̂`` with each estimate weighted by its error against the *test set's own*
         mean residual (the offset that minimises its RMSEP), derived rather than read off
         the model:
@@ -275,7 +275,14 @@ class InstrumentNuisance:
           it understates a new sample's).
 
         Without ``pair_nuisance`` (the caller's verdict: too few pairs to read it) the
-        unlabelled estimate stands; without unlabelled spectra, the pairs'.
+        unlabelled estimate stands (``few_pairs="unlabelled"``), or (``"disagreement"``) the
+        pairs' error variance is read off the two estimates' disagreement: their errors are
+        independent (chemistry sampling against per-sample nuisance), so
+        ``E[(cp − cu)²] = vp + vu`` with ``vu`` known, and ``vp = max((cp − cu)² − vu, 0)``
+        — the pairs count fully while they agree within the unlabelled estimate's own error,
+        and less the further they stray. Not when the unlabelled mean is no instrument
+        offset (``unlabelled_shift`` False): its estimate is then zero, whose error is not
+        ``vu``. Without unlabelled spectra, the pairs' estimate stands.
         Returns the offset and the pieces (estimates, variances, the pairs' share) for the record.
         """
         b = np.asarray(coef, dtype=float)
@@ -289,6 +296,15 @@ class InstrumentNuisance:
         if self.mean_pairs is not None:
             cp = float(b @ self.mean_pairs)
             detail["pairs"] = cp
+        if few_pairs not in ("unlabelled", "disagreement"):
+            raise ValueError(f"few_pairs must be 'unlabelled' or 'disagreement', got {few_pairs!r}")
+        if (cp is not None and cu is not None and pair_nuisance is None and few_pairs == "disagreement"
+                and self.unlabelled_shift):
+            vp = max((cp - cu) ** 2 - vu, 0.0)
+            offset = _inverse_variance_mean(cu, vu, cp, vp)
+            detail.update(pairs_var=vp, source="both (disagreement)",
+                          pairs_share=float("nan") if cp == cu else float((offset - cu) / (cp - cu)))
+            return offset, detail
         if cp is None or (cu is not None and pair_nuisance is None):
             detail["source"] = "unlabelled" if cu is not None else "none"
             return (cu if cu is not None else 0.0), detail

@@ -149,10 +149,17 @@ class NuisanceTransfer(BaseEstimator):
         one pair out; ``"stated"``: :meth:`~spektron.transfer.nuisance.InstrumentNuisance.offset`,
         the rule before 2026-12-02, variances read off the fitted model). Module docstring.
     min_pairs_offset : int, default 3
-        Fewest pairs whose mean difference enters a ``"derived"`` offset beside the
-        unlabelled one (≥ 2: the fewest whose nuisance can be read out of sample; with two,
+        Fewest pairs whose nuisance a ``"derived"`` offset reads out of sample, leaving one
+        pair out (below, ``few_pairs_offset`` decides; ≥ 2: the fewest for which it can; with two,
         that reading has one degree of freedom — measured: corn and the synthetic worlds
         gain at k = 2, sugarcane TS loses up to 1.16×). The ``"stated"`` rule keeps its own three.
+    few_pairs_offset : {"disagreement", "unlabelled"}, default "disagreement"
+        The ``"derived"`` offset with 1 ≤ k < ``min_pairs_offset`` pairs: the pairs' error
+        variance read off their disagreement with the unlabelled estimate
+        (:meth:`~spektron.transfer.nuisance.InstrumentNuisance.derived_offset`), or the
+        unlabelled estimate alone (the rule before 2026-12-02, fourth session). Measured at
+        k = 1, 2 (10 random splits, docs/benchmarks.md): corn 0.93, corn → m5 / mp5 ↔ mp6
+        0.92, the gain world 0.71, the demo pair 0.73, sugarcane 0.97–1.02.
     loo_raise : bool, default False
         Whether leave-one-pair-out may also *raise* the weight above the gate's choice
         (module docstring: the pairs cannot see the harm a raise does to the test samples).
@@ -201,7 +208,7 @@ class NuisanceTransfer(BaseEstimator):
     def __init__(self, unlabelled_weights: tuple[float, ...] = (0.0, 0.1), prior_weight: float = 0.0,
                  prior_instruments: int = 16, max_components: int = 20, cv_folds: int = 5, cv_repeats: int = 3,
                  min_pairs_loo: int = 3, offset_rule: str = "derived", min_pairs_offset: int = 3,
-                 loo_raise: bool = False, unlabelled_rule: str = "gate",
+                 few_pairs_offset: str = "disagreement", loo_raise: bool = False, unlabelled_rule: str = "gate",
                  gate_components: int = 10, gate_level: float = 0.001, gate_lost_level: float = 0.01,
                  shift_level: float | None = 0.01, spread_level: float | None = 0.001,
                  unlabelled_folds: int = 4, unlabelled_se: float = 2.0, seed: int = 0):
@@ -214,6 +221,7 @@ class NuisanceTransfer(BaseEstimator):
         self.min_pairs_loo = min_pairs_loo
         self.offset_rule = offset_rule
         self.min_pairs_offset = min_pairs_offset
+        self.few_pairs_offset = few_pairs_offset
         self.loo_raise = loo_raise
         self.unlabelled_rule = unlabelled_rule
         self.gate_components = gate_components
@@ -237,6 +245,8 @@ class NuisanceTransfer(BaseEstimator):
         if int(self.min_pairs_offset) < 2:
             raise ValueError(f"min_pairs_offset must be ≥ 2 (one pair's nuisance cannot be read out of sample), "
                              f"got {self.min_pairs_offset!r}")
+        if self.few_pairs_offset not in ("disagreement", "unlabelled"):
+            raise ValueError(f"few_pairs_offset must be 'disagreement' or 'unlabelled', got {self.few_pairs_offset!r}")
         if self.unlabelled_rule not in ("gate", "crossfit", "first"):
             raise ValueError(f"unlabelled_rule must be 'gate', 'crossfit' or 'first', got {self.unlabelled_rule!r}")
         for name in ("gate_level", "gate_lost_level"):
@@ -361,7 +371,8 @@ class NuisanceTransfer(BaseEstimator):
                 readings = self._leave_one_pair_out(chosen, self.model_.n_components)[1]
                 nuis = float(np.mean(readings ** 2)) * (k - 1) / k  # d_i − d̄₋ᵢ carries d̄₋ᵢ's error too
             self.offset_, self.offset_detail_ = nuisance.derived_offset(
-                self.model_.coef, y_var=float(np.var(y, ddof=1)), model_mse=self.model_.cv_mse, pair_nuisance=nuis)
+                self.model_.coef, y_var=float(np.var(y, ddof=1)), model_mse=self.model_.cv_mse, pair_nuisance=nuis,
+                few_pairs=self.few_pairs_offset)
             self.offset_detail_["offset"] = float(self.offset_)
         self.unlabelled_weight_ = chosen
         self.n_components_ = self.model_.n_components

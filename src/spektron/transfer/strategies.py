@@ -99,7 +99,8 @@ class NuisanceStrategy(TransferStrategy):
 
     def __init__(self, ttt: bool = True, features: str = "spectra", unlabelled_weights: tuple = (0.0, 0.1),
                  prior_weight: float = 0.0, max_components: int = 20, min_pairs_loo: int = 3,
-                 offset_rule: str = "derived", min_pairs_offset: int = 3, loo_raise: bool = False,
+                 offset_rule: str = "derived", min_pairs_offset: int = 3, few_pairs_offset: str = "disagreement",
+                 loo_raise: bool = False,
                  unlabelled_rule: str = "gate", shift_level: float | None = 0.01, gate_level: float = 0.001,
                  gate_lost_level: float = 0.01, spread_level: float | None = 0.001, checkpoint: str | None = None,
                  steps: int = 150, encoder_config: dict | None = None, num_threads: int | None = 2):
@@ -111,6 +112,7 @@ class NuisanceStrategy(TransferStrategy):
         self.min_pairs_loo = min_pairs_loo
         self.offset_rule = offset_rule
         self.min_pairs_offset = min_pairs_offset
+        self.few_pairs_offset = few_pairs_offset
         self.loo_raise = loo_raise
         self.unlabelled_rule = unlabelled_rule
         self.shift_level = shift_level
@@ -139,6 +141,7 @@ class NuisanceStrategy(TransferStrategy):
         est = NuisanceTransfer(unlabelled_weights=self.unlabelled_weights, prior_weight=self.prior_weight,
                                max_components=self.max_components, min_pairs_loo=self.min_pairs_loo,
                                offset_rule=self.offset_rule, min_pairs_offset=self.min_pairs_offset,
+                               few_pairs_offset=self.few_pairs_offset,
                                loo_raise=self.loo_raise, unlabelled_rule=self.unlabelled_rule,
                                shift_level=self.shift_level, gate_level=self.gate_level,
                                gate_lost_level=self.gate_lost_level, spread_level=self.spread_level)

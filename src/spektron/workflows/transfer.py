@@ -74,10 +74,11 @@ class Predictions:
             return ""
         line = f"prediction offset {detail['offset']:+.4g}"
         source = detail.get("source")
-        if source == "both":
+        if source in ("both", "both (disagreement)"):
+            how = "" if source == "both" else " (the pairs' error read off their disagreement)"
             return (line + f": pairs {detail['pairs']:+.4g} (± {np.sqrt(detail['pairs_var']):.2g}) and unlabelled "
                     f"{detail['unlabelled']:+.4g} (± {np.sqrt(detail['unlabelled_var']):.2g}), the pairs' share "
-                    f"{detail['pairs_share']:.2f}")
+                    f"{detail['pairs_share']:.2f}{how}")
         if source == "pairs":
             return line + " (from the pairs)"
         if source == "unlabelled":
