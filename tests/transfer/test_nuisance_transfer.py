@@ -297,3 +297,24 @@ def test_auto_features_choose_inside_the_protocol(k):
     assert strategy.feature_choice_["rule"] == ("leave-one-pair-out" if k >= 3 else "master CV")
     assert (strategy.encoder_ is None) == (strategy.features_ == "spectra")
     assert np.all(np.isfinite(strategy.predict(T[24:])))
+
+
+def test_a_modest_spread_is_not_vetoed_however_many_unlabelled_spectra():
+    """300 master and 200 unlabelled spectra of a target that scales the chemistry by 1.3
+    (weight 0 kept by ``unlabelled_rule="first"``): the predictions spread 1.65× the
+    master's — significant (p ≈ 5e-5) with that many spectra, though within what a gain
+    does; below ``spread_ratio`` (2) nothing is vetoed, without the floor the p-value alone
+    decides. (Here weight 0.1 would have helped a little, 0.070 → 0.051; on corn against
+    1.05 × itself it costs 2.3×: a p-value cannot tell the two apart, a large ratio can.)"""
+    parts = [_world("offset", seed=seed, k=0, n_u=200) for seed in range(5)]
+    Xm, y = np.vstack([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+    Xt = parts[0][4]
+    gained = Xt.mean(axis=0) + 1.3 * (Xt - Xt.mean(axis=0))
+    est = NuisanceTransfer(unlabelled_rule="first").fit(Xm, y, target_unlabelled=gained[:200])
+    check = est.spread_check_
+    assert 1.5 < check["ratio"] < 2.0 and check["p"] < 1e-4 and not check["vetoed"]
+    assert est.unlabelled_weight_ == 0.0 and "vetoed" not in est.selection_rule_
+    eager = NuisanceTransfer(unlabelled_rule="first", spread_ratio=1.0).fit(Xm, y, target_unlabelled=gained[:200])
+    assert eager.spread_check_["vetoed"] and eager.unlabelled_weight_ == 0.1
+    with pytest.raises(ValueError, match="spread_ratio must be a number ≥ 1"):
+        NuisanceTransfer(spread_ratio=0.5).fit(Xm, y)

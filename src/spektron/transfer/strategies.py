@@ -102,7 +102,8 @@ class NuisanceStrategy(TransferStrategy):
                  offset_rule: str = "derived", min_pairs_offset: int = 3, few_pairs_offset: str = "disagreement",
                  loo_raise: bool = False,
                  unlabelled_rule: str = "gate", shift_level: float | None = 0.01, gate_level: float = 0.001,
-                 gate_lost_level: float = 0.01, spread_level: float | None = 0.001, checkpoint: str | None = None,
+                 gate_lost_level: float = 0.01, spread_level: float | None = 0.001, spread_ratio: float = 2.0,
+                 checkpoint: str | None = None,
                  steps: int = 150, encoder_config: dict | None = None, num_threads: int | None = 2):
         self.ttt = ttt
         self.features = features
@@ -119,6 +120,7 @@ class NuisanceStrategy(TransferStrategy):
         self.gate_level = gate_level
         self.gate_lost_level = gate_lost_level
         self.spread_level = spread_level
+        self.spread_ratio = spread_ratio
         self.checkpoint = checkpoint
         self.steps = steps
         self.encoder_config = encoder_config
@@ -144,7 +146,8 @@ class NuisanceStrategy(TransferStrategy):
                                few_pairs_offset=self.few_pairs_offset,
                                loo_raise=self.loo_raise, unlabelled_rule=self.unlabelled_rule,
                                shift_level=self.shift_level, gate_level=self.gate_level,
-                               gate_lost_level=self.gate_lost_level, spread_level=self.spread_level)
+                               gate_lost_level=self.gate_lost_level, spread_level=self.spread_level,
+                               spread_ratio=self.spread_ratio)
         pairs = (context.transfer_master_X, context.transfer_target_X, context.transfer_y) if context.k else None
         unlabelled = context.target_unlabelled_X if self.ttt else None
         encoder = None
