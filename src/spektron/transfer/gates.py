@@ -89,9 +89,9 @@ def additive_nuisance_gate(master_X: np.ndarray, target_X: np.ndarray, component
     simulated null draws (None: at least 300 and ``2 / level``, so that the level can be
     reached — with fewer than ``1 / level`` draws no p-value falls below it).
     """
-    if reps is None:
-        reps = max(300, int(np.ceil(2.0 / min(level, lost_level or level))))
     lost_level = level if lost_level is None else lost_level
+    if reps is None:
+        reps = max(300, int(np.ceil(2.0 / min(level, lost_level))))
     nm, nt = master_X.shape[0], target_X.shape[0]
     q = int(min(components, nm - 2, nt - 2, master_X.shape[1]))
     if q < 1:

@@ -298,28 +298,25 @@ class InstrumentNuisance:
             detail["pairs"] = cp
         if few_pairs not in ("unlabelled", "disagreement"):
             raise ValueError(f"few_pairs must be 'unlabelled' or 'disagreement', got {few_pairs!r}")
-        if (cp is not None and cu is not None and pair_nuisance is None and few_pairs == "disagreement"
-                and self.unlabelled_shift):
-            vp = max((cp - cu) ** 2 - vu, 0.0)
-            offset = _inverse_variance_mean(cu, vu, cp, vp)
-            detail.update(pairs_var=vp, source="both (disagreement)",
-                          pairs_share=float("nan") if cp == cu else float((offset - cu) / (cp - cu)))
-            return offset, detail
-        if cp is None or (cu is not None and pair_nuisance is None):
+        disagreement = pair_nuisance is None and few_pairs == "disagreement" and self.unlabelled_shift
+        if cp is None or (cu is not None and pair_nuisance is None and not disagreement):
             detail["source"] = "unlabelled" if cu is not None else "none"
             return (cu if cu is not None else 0.0), detail
         if cu is None:
             detail["source"] = "pairs"
             return cp, detail
-        n_u = self.n_unlabelled
-        mse = float(model_mse) if np.isfinite(model_mse) and model_mse > 0 else 0.0  # NaN: a model not cross-validated
-        vp = float(pair_nuisance) * (1.0 / self.k + 1.0 / n_u) + mse / n_u
-        detail.update(pairs_var=vp, pair_nuisance=float(pair_nuisance))
+        if disagreement:
+            vp = max((cp - cu) ** 2 - vu, 0.0)
+            detail.update(pairs_var=vp, source="both (disagreement)")
+        else:
+            n_u = self.n_unlabelled
+            mse = float(model_mse) if np.isfinite(model_mse) and model_mse > 0 else 0.0  # NaN: not cross-validated
+            vp = float(pair_nuisance) * (1.0 / self.k + 1.0 / n_u) + mse / n_u
+            detail.update(pairs_var=vp, pair_nuisance=float(pair_nuisance), source="both")
         # No disagreement fallback here: both errors are derived or read out of sample, and
         # averaging towards an estimate that disagrees (a test set whose chemistry differs
         # from the calibration's, a gain) was measured worse (docs/benchmarks.md)
         offset = _inverse_variance_mean(cu, vu, cp, vp)
-        detail["source"] = "both"
         detail["pairs_share"] = (float("nan") if cp == cu else float((offset - cu) / (cp - cu)))
         return offset, detail
 

@@ -140,14 +140,9 @@ class NuisanceStrategy(TransferStrategy):
 
     def _fit_on(self, features: str, context):
         """(encoder or None, fitted NuisanceTransfer) on the spectra or on the encoder's codes."""
-        est = NuisanceTransfer(unlabelled_weights=self.unlabelled_weights, prior_weight=self.prior_weight,
-                               max_components=self.max_components, min_pairs_loo=self.min_pairs_loo,
-                               offset_rule=self.offset_rule, min_pairs_offset=self.min_pairs_offset,
-                               few_pairs_offset=self.few_pairs_offset,
-                               loo_raise=self.loo_raise, unlabelled_rule=self.unlabelled_rule,
-                               shift_level=self.shift_level, gate_level=self.gate_level,
-                               gate_lost_level=self.gate_lost_level, spread_level=self.spread_level,
-                               spread_ratio=self.spread_ratio)
+        # every parameter this strategy shares with the estimator, by name (one list to keep in step: the signature)
+        shared = NuisanceTransfer._get_param_names()
+        est = NuisanceTransfer(**{key: value for key, value in self.get_params().items() if key in shared})
         pairs = (context.transfer_master_X, context.transfer_target_X, context.transfer_y) if context.k else None
         unlabelled = context.target_unlabelled_X if self.ttt else None
         encoder = None
