@@ -65,6 +65,8 @@ def test_transfer_writes_predictions_and_diagnostics(tmp_path):
     assert set(diag["gate"]) == {"passed", "p_added", "p_lost"}
     assert "unlabelled target spectra: mean shifted from the master's" in res.output
     assert f"covariance weight {diag['unlabelled_weight']:g} (leave-one-pair-out)" in res.output
+    # four pairs: whether the target rescales what the calibration reads was tested too
+    assert set(diag["pair_gain"]) == {"slope", "se", "p", "applied"} and 0 < diag["pair_gain"]["p"] <= 1
 
 
 def test_transfer_with_the_deep_pipeline(tmp_path):

@@ -175,3 +175,12 @@ def test_the_offset_line_says_where_the_offset_came_from():
         "(from the unlabelled spectra: too few pairs to read their error)")
     assert line({"source": "pairs", "offset": 0.1, "pairs": 0.1}) == "prediction offset +0.1 (from the pairs)"
     assert line(None) == ""
+    # a gain the pairs showed comes first: it changed the model the offset is read along
+    gain = {"slope": 0.871, "se": 0.012, "p": 3e-5, "applied": True}
+    summary = {"offset": {"source": "pairs", "offset": 0.1, "pairs": 0.1}, "pair_gain": gain}
+    gained = Predictions(SimpleNamespace(summary=summary), "y", [], np.zeros(0), *(np.zeros(0),) * 3).offset_line
+    assert gained == ("the pairs' gain 0.871 (± 0.012, p = 3e-05) divides the coefficients; "
+                      "prediction offset +0.1 (from the pairs)")
+    summary["pair_gain"] = dict(gain, applied=False)
+    assert Predictions(SimpleNamespace(summary=summary), "y", [], np.zeros(0),
+                       *(np.zeros(0),) * 3).offset_line == "prediction offset +0.1 (from the pairs)"

@@ -210,9 +210,9 @@ def fit_transfer_model(
     detail = getattr(est, "offset_detail_", None) if est is not None else None
     if detail:  # where the prediction offset came from
         summary["offset"] = {key: (value if isinstance(value, str) else float(value)) for key, value in detail.items()}
-    # what the label-free tests said about the unlabelled spectra (why they were or were not used)
+    # what the label-free tests said: about the unlabelled spectra (why they were or were not used), the pairs' gain
     for attr, keys in (("shift_test_", ("passed", "p_shift")), ("gate_", ("passed", "p_added", "p_lost")),
-                       ("spread_check_", ("ratio", "p", "vetoed"))):
+                       ("spread_check_", ("ratio", "p", "vetoed")), ("pair_gain_", ("slope", "se", "p", "applied"))):
         test = getattr(est, attr, None) if est is not None else None
         if test:
             summary[attr.rstrip("_")] = {key: test[key] for key in keys if key in test}

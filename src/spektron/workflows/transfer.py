@@ -72,7 +72,11 @@ class Predictions:
         detail = self.model.summary.get("offset")
         if not detail:
             return ""
-        line = f"prediction offset {detail['offset']:+.4g}"
+        gain = self.model.summary.get("pair_gain")
+        line = ""
+        if gain and gain["applied"]:  # the target rescales what the calibration reads: coefficients divided by it
+            line = f"the pairs' gain {gain['slope']:.3g} (± {gain['se']:.2g}, p = {gain['p']:.2g}) divides the coefficients; "
+        line += f"prediction offset {detail['offset']:+.4g}"
         source = detail.get("source")
         if source in ("both", "both (disagreement)"):
             how = "" if source == "both" else " (the pairs' error read off their disagreement)"
