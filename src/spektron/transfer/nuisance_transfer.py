@@ -103,6 +103,7 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.stats import f as f_distribution
+from scipy.stats import linregress
 from scipy.stats import t as t_distribution
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
@@ -497,14 +498,11 @@ class NuisanceTransfer(BaseEstimator):
         if self.gain_level is None or self._pairs is None or self._pairs[2].size < 3:
             return 1.0
         pm, pt = self._pairs[0] @ fit.coef, self._pairs[1] @ fit.coef
-        k = pm.size
-        sxx = float(np.sum((pm - pm.mean()) ** 2))
-        if sxx <= 0:
+        if np.ptp(pm) <= 0:  # every pair reads the same along b: no slope to measure
             return 1.0
-        slope = float(np.sum((pm - pm.mean()) * (pt - pt.mean())) / sxx)
-        residual = pt - pt.mean() - slope * (pm - pm.mean())
-        se = float(np.sqrt(np.sum(residual ** 2) / (k - 2) / sxx))
-        p = float(2 * t_distribution.sf(abs(slope - 1.0) / max(se, 1e-300), k - 2))
+        line = linregress(pm, pt)  # its p-value tests slope 0; ours tests slope 1
+        slope, se = float(line.slope), float(line.stderr)
+        p = float(2 * t_distribution.sf(abs(slope - 1.0) / max(se, 1e-300), pm.size - 2))
         applied = p < float(self.gain_level) and 0.2 <= slope <= 5.0
         self.pair_gain_ = {"slope": slope, "se": se, "p": p, "applied": bool(applied)}
         return slope if applied else 1.0
