@@ -79,25 +79,10 @@ def test_bad_shapes_raise(M_shape, F_shape):
         parallel_scan(torch.zeros(M_shape), torch.zeros(F_shape))
 
 
-def _rank_one_system(n_states: int, L: int, seed: int, kind: str, dtype=torch.float32):
-    """M, gains and per-state inputs u (F = u ⊗ gains, as in a D-LinOSS layer), scaled
-    so that the exact states are O(1)."""
-    g = torch.Generator().manual_seed(seed)
-    if kind == "ring":
-        init = ring_init(n_states, r_min=float(torch.empty(1).uniform_(0.5, 0.99, generator=g)), generator=g)
-        raw = (init["raw_A"], init["raw_G"], init["raw_dt"])
-    else:
-        raw = tuple(torch.randn(n_states, generator=g, dtype=torch.float64) for _ in range(3))
-    M, gains = step_matrix(*oscillator_coefficients(*raw))
-    u = torch.randn(3, L, n_states, generator=g, dtype=torch.float64)
-    u = u / sequential_scan(M, u.unsqueeze(-1) * gains).abs().max()
-    return M.to(dtype), gains.to(dtype), u.to(dtype)
-
-
 @pytest.mark.parametrize("L", [1, 2, 7, 64, 257, 1024])
 @pytest.mark.parametrize("kind", ["ring", "raw"])
-def test_convolution_equals_sequential(L, kind):
-    M, gains, u = _rank_one_system(16, L, seed=L, kind=kind)
+def test_convolution_equals_sequential(L, kind, rank_one_system):
+    M, gains, u = rank_one_system(16, L, seed=L, kind=kind)
     # the reference in float64: at L = 1024 the float32 loop itself drifts by ~1e-5
     slow = sequential_scan(M.double(), u.double().unsqueeze(-1) * gains.double())
     fast = convolution_scan(M, gains, u)
@@ -108,10 +93,10 @@ def test_convolution_equals_sequential(L, kind):
 
 @pytest.mark.parametrize("chunk", [1, 5, 16, 300])
 @pytest.mark.parametrize("component", [None, 0, 1])
-def test_convolution_any_chunk_and_component(chunk, component):
+def test_convolution_any_chunk_and_component(chunk, component, rank_one_system):
     """Chunks that do not divide L (zero padding), one chunk longer than L, one position
     per chunk (a pure chunk-end scan): all equal the loop, for either component alone."""
-    M, gains, u = _rank_one_system(6, 203, seed=3, kind="ring", dtype=torch.float64)
+    M, gains, u = rank_one_system(6, 203, seed=3, kind="ring", dtype=torch.float64)
     ref = sequential_scan(M, u.unsqueeze(-1) * gains)
     ref = ref if component is None else ref[..., component]
     got = convolution_scan(M, gains, u, component=component, chunk=chunk)
@@ -122,11 +107,11 @@ def test_convolution_any_chunk_and_component(chunk, component):
 
 
 @pytest.mark.parametrize("L", [7, 64, 257])
-def test_convolution_gradients_match_the_reference(L):
+def test_convolution_gradients_match_the_reference(L, rank_one_system):
     """Forward + backward through the chunked convolution (Toeplitz blocks, chunk-end scan) against the
     sequential loop, in float64 so that the comparison is about the algorithm: within 1e-5
     relative for the inputs, the step matrices and the gains."""
-    M, gains, u = _rank_one_system(8, L, seed=11, kind="ring", dtype=torch.float64)
+    M, gains, u = rank_one_system(8, L, seed=11, kind="ring", dtype=torch.float64)
     weight = torch.randn(3, L, 8, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
     grads = []
     for path in ("sequential", "convolution"):
@@ -145,8 +130,8 @@ def test_dlinoss_layer_paths_agree():
     torch.manual_seed(0)
     layer = DLinOSSLayer(d_model=8, state_size=6)
     u = torch.randn(2, 70, 8)
-    out = {m: layer(u, method=m) for m in ("sequential", "parallel", "convolution", "auto")}
-    for m in ("parallel", "convolution", "auto"):
+    out = {m: layer(u, method=m) for m in ("sequential", "parallel", "convolution", "compiled", "auto")}
+    for m in ("parallel", "convolution", "compiled", "auto"):
         torch.testing.assert_close(out[m], out["sequential"], atol=1e-5, rtol=1e-5)
     with pytest.raises(ValueError, match="method must be one of"):
         layer(u, method="fft")

@@ -50,15 +50,17 @@ def model_command(
     channels: int = typer.Option(700, min=2, help="Channels per spectrum for the model timing."),
     repeats: int = typer.Option(3, min=1, help="Timed repetitions (the median is reported)."),
     threads: int = typer.Option(2, min=1, help="torch CPU threads."),
-    paths: str = typer.Option("sequential,parallel,convolution,none",
-                              help="Recurrence paths to time; 'none' skips the recurrence (the floor)."),
+    paths: Optional[str] = typer.Option(
+        None, help="Comma-separated recurrence paths to time (sequential, parallel, convolution, compiled, none; "
+                   "'none' skips the recurrence: the floor). Default: every path that runs on the device."),
     model: bool = typer.Option(True, "--model/--no-model", help="Also time the whole default model."),
     device: str = typer.Option("cpu", help="torch device to time on ('cpu', 'cuda')."),
     seed: Optional[int] = typer.Option(0, help="Random seed."),
 ) -> None:
-    """The D-LinOSS recurrence three ways (sequential loop, parallel scan, chunked
-    convolution; forward + backward, with peak memory) at several sequence lengths,
-    and the default model's spectra per second for training and for inference."""
+    """The D-LinOSS recurrence every way (sequential loop, parallel scan, chunked
+    convolution, compiled loop; forward + backward, with peak memory) at several sequence
+    lengths, and the default model's spectra per second for training and for inference
+    (the parallel scan and what ``auto`` picks)."""
     from spektron.training.speed import run_model_benchmark
 
     try:
@@ -69,7 +71,8 @@ def model_command(
         raise typer.BadParameter("lengths must be positive integers")
     try:
         result = run_model_benchmark(parsed, batch, states, batch, channels, repeats, threads, seed or 0,
-                                     paths=tuple(p.strip() for p in paths.split(",") if p.strip()), model=model,
+                                     paths=None if paths is None else tuple(p.strip() for p in paths.split(",") if p.strip()),
+                                     model=model,
                                      device=device)
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)

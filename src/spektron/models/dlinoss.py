@@ -23,15 +23,25 @@ import torch
 import torch.nn.functional as nnf
 from torch import Tensor, nn
 
+from spektron.models.compiled_scan import compiled_scan, compiled_scan_available
 from spektron.models.scan import convolution_scan, parallel_scan, sequential_scan
 
-ScanMethod = Literal["auto", "convolution", "parallel", "sequential"]
+ScanMethod = Literal["auto", "compiled", "convolution", "parallel", "sequential"]
 
 #: With ``method="auto"``, sequences at least this long use the chunked convolution,
 #: shorter ones the parallel scan: on a 2-core CPU the scan is faster up to a few hundred
 #: positions and the convolution from about a thousand (``spektron bench model``
 #: measures both on the machine at hand).
 CONVOLUTION_MIN_LENGTH = 1024
+
+
+def auto_method(u: Tensor) -> str:
+    """The path ``method="auto"`` takes for input ``u`` (B, L, H): on the CPU the compiled
+    loop when Numba is there (close to the no-recurrence floor at every length), else the
+    parallel scan below :data:`CONVOLUTION_MIN_LENGTH` positions and the convolution from it."""
+    if u.device.type == "cpu" and u.dtype in (torch.float32, torch.float64) and compiled_scan_available():
+        return "compiled"
+    return "convolution" if u.shape[1] >= CONVOLUTION_MIN_LENGTH else "parallel"
 
 
 def oscillator_coefficients(raw_A: Tensor, raw_G: Tensor, raw_dt: Tensor) -> tuple[Tensor, Tensor, Tensor]:
@@ -163,15 +173,18 @@ class DLinOSSLayer(nn.Module):
             p = self.state_size
             bu = torch.cat((bu[..., :p], bu[..., p:].flip(1)), dim=-1)
         if method == "auto":
-            method = "convolution" if u.shape[1] >= CONVOLUTION_MIN_LENGTH else "parallel"
-        if method == "convolution":
+            method = auto_method(u)
+        if method == "compiled":
+            x = compiled_scan(M, gains, bu)
+        elif method == "convolution":
             x = convolution_scan(M, gains, bu, component=1)  # position states, (B, L, P)
         elif method in ("parallel", "sequential"):
             F = bu.unsqueeze(-1) * gains  # (B, L, P, 2)
             w = parallel_scan(M, F) if method == "parallel" else sequential_scan(M, F)
             x = w[..., 1]  # position states, (B, L, P)
         else:
-            raise ValueError(f"method must be one of 'auto', 'convolution', 'parallel', 'sequential', got {method!r}")
+            raise ValueError("method must be one of 'auto', 'compiled', 'convolution', 'parallel', 'sequential', "
+                             f"got {method!r}")
         if self.bidirectional:
             x = torch.cat((x[..., :p], x[..., p:].flip(1)), dim=-1)
         return self.C(x) + self.D * u

@@ -63,8 +63,9 @@ class SpektronModel(nn.Module):
 
     Attributes
     ----------
-    scan_method : ``"auto"``, ``"convolution"``, ``"parallel"`` or ``"sequential"``
+    scan_method : ``"auto"``, ``"compiled"``, ``"convolution"``, ``"parallel"`` or ``"sequential"``
         How the D-LinOSS layers run their recurrence: ``"auto"`` (default) takes the
+        compiled loop on the CPU (:mod:`~spektron.models.compiled_scan`), elsewhere the
         chunked convolution for sequences of at least
         :data:`~spektron.models.dlinoss.CONVOLUTION_MIN_LENGTH` patches and the
         parallel scan for shorter ones; the sequential loop is the slow reference.

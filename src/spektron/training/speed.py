@@ -1,8 +1,8 @@
 """How fast the model's building blocks run on this machine (``spektron bench model``).
 
-Three ways to run a D-LinOSS layer's recurrence side by side — the sequential loop (the
-reference), the odd/even parallel scan and the chunked convolution — forward + backward at
-several sequence lengths, then the whole default model's throughput for training
+The ways to run a D-LinOSS layer's recurrence side by side — the sequential loop (the
+reference), the odd/even parallel scan, the chunked convolution and the compiled loop (CPU
+only) — forward + backward at several sequence lengths, then the whole default model's throughput for training
 (forward + backward) and for inference (forward, no gradients). Each measurement runs
 in a forked child process so that its peak memory is its own (Linux; elsewhere the
 memory columns are NaN and the timings run in-process).
@@ -19,7 +19,8 @@ from typing import Any, Callable
 import torch
 
 from spektron.models.config import SpektronConfig
-from spektron.models.dlinoss import discretise, ring_init
+from spektron.models.compiled_scan import compiled_scan, compiled_scan_available
+from spektron.models.dlinoss import auto_method, discretise, ring_init
 from spektron.models.scan import convolution_scan, parallel_scan, sequential_scan
 from spektron.models.spektron import SpektronModel
 from spektron.training.objective import PretrainingObjective
@@ -28,7 +29,9 @@ __all__ = ["PATHS", "run_model_benchmark"]
 
 #: ``"none"`` is the same step without the recurrence (the gain, the loss, backward): the
 #: floor every path pays, which bounds the speed-up any path can show over the loop.
-PATHS = ("sequential", "parallel", "convolution", "none")
+PATHS = ("sequential", "parallel", "convolution", "compiled", "none")
+#: Paths that run only on the CPU (left out of the default list on an accelerator).
+CPU_ONLY_PATHS = ("compiled",)
 
 
 def _median_seconds(fn: Callable[[], Any], repeats: int, device: str = "cpu", warmup: int = 1) -> float:
@@ -93,6 +96,8 @@ def _scan_task(path: str, length: int, batch: int, states: int, repeats: int, th
         M, gains = discretise(*raw)
         if path == "convolution":
             x = convolution_scan(M, gains, u, component=1)
+        elif path == "compiled":
+            x = compiled_scan(M, gains, u)
         elif path == "none":
             x = u * gains[:, 1]
         else:
@@ -128,6 +133,12 @@ def _model_task(mode: str, scan_method: str, batch: int, channels: int, repeats:
     return _median_seconds(train_step if mode == "train" else infer_step, repeats, device)
 
 
+def _auto_path(device: str, channels: int) -> str:
+    """The path ``scan_method="auto"`` takes in the default model for spectra of ``channels``."""
+    n_patches = -(-channels // SpektronConfig().patch_size)
+    return auto_method(torch.zeros(1, n_patches, 1, device=device))
+
+
 def _check_device(device: str) -> str:
     try:
         parsed = torch.device(device)
@@ -149,7 +160,7 @@ def run_model_benchmark(
     repeats: int = 3,
     threads: int = 2,
     seed: int = 0,
-    paths: tuple[str, ...] = PATHS,
+    paths: tuple[str, ...] | None = None,
     model: bool = True,
     device: str = "cpu",
 ) -> dict[str, Any]:
@@ -159,12 +170,20 @@ def run_model_benchmark(
     "model": [{"scan_method", "train_spectra_per_s", "infer_spectra_per_s", "train_mib"} …],
     …}`` (speed-ups are against the sequential loop). ``device`` is a torch device (``"cpu"``,
     ``"cuda"``, ``"cuda:1"``); on an accelerator the runs stay in this process and the
-    memory columns are the allocator's peak.
+    memory columns are the allocator's peak. ``paths=None`` times every path that runs on
+    ``device`` (the compiled loop only on the CPU, and only where Numba imports).
     """
     device = _check_device(device)
+    if paths is None:
+        paths = tuple(p for p in PATHS if device == "cpu" or p not in CPU_ONLY_PATHS)
+        if not compiled_scan_available():
+            paths = tuple(p for p in paths if p != "compiled")
     unknown = [p for p in paths if p not in PATHS]
     if unknown:
         raise ValueError(f"unknown scan path(s) {', '.join(unknown)}; choose from {', '.join(PATHS)}")
+    if device != "cpu" and any(p in CPU_ONLY_PATHS for p in paths):
+        raise ValueError(f"path(s) {', '.join(p for p in paths if p in CPU_ONLY_PATHS)} run on the CPU only, "
+                         f"not on {device}")
     scan_rows = []
     for L in lengths:
         row: dict[str, Any] = {"length": L}
@@ -177,7 +196,7 @@ def run_model_benchmark(
         scan_rows.append(row)
     model_rows = []
     if model:
-        for method in ("parallel", "auto"):
+        for method in dict.fromkeys(("parallel", _auto_path(device, channels))):
             t_train, mib = _isolated(_model_task, "train", method, batch, channels, repeats, threads, seed,
                                      device, device=device)
             t_infer, _ = _isolated(_model_task, "infer", method, batch, channels, repeats, threads, seed,
