@@ -365,21 +365,25 @@ class NuisanceTransfer(BaseEstimator):
                                                seed=int(self.seed))
         self._fit_pass(1.0)
         gain = self._pair_gain(self.model_)
-        if gain != 1.0:
-            # the gain's share of each pair's difference (its distance from the master mean,
-            # rescaled) is chemistry: a nuisance covariance or offset read with it in would
-            # blind the calibration to the chemistry and tilt the offset towards the pairs' mean
-            raw = self._pairs
-            pm, pt, py, idx = raw
-            self._pairs = (pm, pt - (gain - 1.0) * (pm - Xm.mean(axis=0)), py, idx)
-            try:
-                self._fit_pass(gain)
-            finally:
-                self._pairs = raw
+        if gain == 1.0:
+            self._set_offset(1.0)
+            return
+        # the gain's share of each pair's difference (its distance from the master mean,
+        # rescaled) is chemistry: a nuisance covariance or offset read with it in would
+        # blind the calibration to the chemistry and tilt the offset towards the pairs' mean
+        raw = self._pairs
+        pm, pt, py, idx = raw
+        self._pairs = (pm, pt - (gain - 1.0) * (pm - Xm.mean(axis=0)), py, idx)
+        try:
+            self._fit_pass(gain)
+            self._set_offset(gain)
+        finally:
+            self._pairs = raw
 
     def _fit_pass(self, gain: float) -> None:
-        """One fit with the current pairs: the unlabelled weight chosen, the calibration's
-        coefficients divided by ``gain``, and its offset."""
+        """One fit with the current pairs: the unlabelled weight chosen and the calibration,
+        its coefficients divided by ``gain`` (the offset follows in :meth:`_set_offset`, once
+        the gain is settled: a first pass whose gain applies is only a reading)."""
         Xm, y = self._master
         pairs = None if self._pairs is None else self._pairs[:2]
         Xu = self._unlabelled
@@ -414,26 +418,33 @@ class NuisanceTransfer(BaseEstimator):
         if not (len(weights) > 1 and k >= int(self.min_pairs_loo)):
             self.loo_errors_ = {}
         chosen, rule = self._check_spread(Xm, y, nuisance, fits, rows, chosen, rule)
-        self.model_, self.offset_ = fits[chosen]
+        self.model_ = fits[chosen][0]
         if gain != 1.0:
             m = self.model_
             self.model_ = PenalisedPLSFit(m.x_mean, m.y_mean, m.coef / gain, m.n_components, m.cv_mse)
-            self.offset_ = nuisance.offset(self.model_.coef, chosen)
+        self.nuisance_ = nuisance
+        self.unlabelled_weight_ = chosen
+        self.n_components_ = self.model_.n_components
+        self.selection_ = rows
+        self.selection_rule_ = rule
+
+    def _set_offset(self, gain: float) -> None:
+        """The offset ``bᵀμ̂`` of the fitted calibration, by ``offset_rule`` (with the current
+        pairs: net of ``gain`` when it applies)."""
+        Xm, y = self._master
+        k = 0 if self._pairs is None else self._pairs[2].size
+        nuisance, chosen = self.nuisance_, self.unlabelled_weight_
+        self.offset_ = nuisance.offset(self.model_.coef, chosen)
         self.offset_detail_ = {"rule": "stated", "offset": float(self.offset_)}
         if self.offset_rule == "derived":
             nuis = None
-            if k >= int(self.min_pairs_offset) and Xu is not None:
+            if k >= int(self.min_pairs_offset) and self._unlabelled is not None:
                 readings = self._leave_one_pair_out(chosen, self.model_.n_components)[1] / gain
                 nuis = float(np.mean(readings ** 2)) * (k - 1) / k  # d_i − d̄₋ᵢ carries d̄₋ᵢ's error too
             self.offset_, self.offset_detail_ = nuisance.derived_offset(
                 self.model_.coef, y_var=float(np.var(y, ddof=1)), model_mse=self.model_.cv_mse, pair_nuisance=nuis,
                 few_pairs=self.few_pairs_offset)
             self.offset_detail_["offset"] = float(self.offset_)
-        self.nuisance_ = nuisance
-        self.unlabelled_weight_ = chosen
-        self.n_components_ = self.model_.n_components
-        self.selection_ = rows
-        self.selection_rule_ = rule
 
     def _check_spread(self, Xm, y, nuisance, fits, rows, chosen: float, rule: str) -> tuple[float, str]:
         """Veto a calibration whose predictions spread on the unlabelled target spectra far
