@@ -104,6 +104,42 @@ def test_sinkhorn_domain_loss_separates_shifted_domains_and_has_gradient():
     assert sinkhorn_domain_loss(base, torch.zeros(40, dtype=torch.long)).item() == 0.0
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_sinkhorn_domain_loss_equals_pot_per_pair(seed):
+    """The batched, padded iterations against POT's sinkhorn2(method="sinkhorn_log") run
+    one domain pair at a time: unequal domain sizes (one domain of a single row), value
+    and gradient equal to rounding in float64; and a loose threshold that stops some
+    pairs early (frozen potentials) still matches POT, which stops each pair on its own."""
+    import itertools
+
+    import ot
+
+    g = torch.Generator().manual_seed(seed)
+    z = torch.randn(30, 5, generator=g, dtype=torch.float64)
+    domain = torch.randint(0, 4, (30,), generator=g)
+    domain[0], domain[1:4] = 4, 3  # a one-row domain beside larger ones
+
+    def reference(x, threshold):
+        costs = []
+        for a, b in itertools.combinations(torch.unique(domain).tolist(), 2):
+            xa, xb = x[domain == a], x[domain == b]
+            cost = ot.dist(xa, xb, metric="sqeuclidean") / x.shape[-1]
+            wa = torch.full((xa.shape[0],), 1.0 / xa.shape[0], dtype=x.dtype)
+            wb = torch.full((xb.shape[0],), 1.0 / xb.shape[0], dtype=x.dtype)
+            costs.append(ot.sinkhorn2(wa, wb, cost, 0.1, method="sinkhorn_log", numItermax=100,
+                                      stopThr=threshold, warn=False))
+        return torch.stack(costs).mean()
+
+    for threshold in (1e-9, 1e-3):
+        ours, theirs = z.clone().requires_grad_(), z.clone().requires_grad_()
+        got = sinkhorn_domain_loss(ours, domain, stop_threshold=threshold)
+        want = reference(theirs, threshold)
+        got.backward()
+        want.backward()
+        assert abs(got.item() - want.item()) < 1e-12
+        assert (ours.grad - theirs.grad).abs().max().item() < 1e-12 * theirs.grad.abs().max().item() + 1e-15
+
+
 def test_paired_infonce_known_answers():
     groups = torch.tensor([0, 1, 2, 0, 1, 2])
     # identical views of orthogonal molecules: each anchor's partner has cosine 1,

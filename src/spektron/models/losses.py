@@ -64,27 +64,69 @@ def domain_cross_entropy(logits: Tensor, labels: Tensor) -> tuple[Tensor, Tensor
     return loss, accuracy
 
 
-def sinkhorn_domain_loss(z: Tensor, domain: Tensor, reg: float = 0.1, n_iter: int = 100) -> Tensor:
+#: Stand-in for log(0) in the padded entries of a batch of transport problems: finite, so
+#: that no ``-inf - (-inf)`` appears, and so negative that ``exp`` of it is exactly 0.
+_LOG_ZERO = -1e30
+
+
+def sinkhorn_domain_loss(z: Tensor, domain: Tensor, reg: float = 0.1, n_iter: int = 100,
+                         stop_threshold: float = 1e-9) -> Tensor:
     """Mean entropic OT (Sinkhorn) cost between the latents of every pair of domains
-    present in the batch (Cuturi 2013), via POT's differentiable torch backend.
+    present in the batch (Cuturi 2013), differentiable through the iterations.
 
     The ground cost is the squared Euclidean distance per latent dimension, so
     ``reg`` has the same meaning whatever the latent width. 0 when fewer than two
     domains are present.
-    """
-    import ot  # POT: imported here so the model works without touching it when λ_ot = 0
 
+    The algorithm is POT's ``sinkhorn2(method="sinkhorn_log")`` — uniform weights,
+    log-domain updates of the column then the row potential, the right marginal's
+    error checked every tenth iteration against ``stop_threshold``, cost ``Σ M ⊙ P`` —
+    run on all domain pairs at once: the problems are padded to one size (padded
+    entries weigh ``exp(-1e30) = 0``) and a pair that has converged keeps its
+    potentials. One problem at a time through POT cost about half of a pretraining
+    step of the small model (a few thousand tiny operations and their backward);
+    batched, the same iterations cost one operation per step for all pairs. Equal to
+    POT per pair up to rounding (tested).
+    """
     present = torch.unique(domain)
     if present.numel() < 2:
         return z.new_zeros(())
-    costs = []
-    for a, b in itertools.combinations(present.tolist(), 2):
-        za, zb = z[domain == a], z[domain == b]
-        cost = ot.dist(za, zb, metric="sqeuclidean") / z.shape[-1]
-        wa = torch.full((za.shape[0],), 1.0 / za.shape[0], dtype=z.dtype, device=z.device)
-        wb = torch.full((zb.shape[0],), 1.0 / zb.shape[0], dtype=z.dtype, device=z.device)
-        costs.append(ot.sinkhorn2(wa, wb, cost, reg, method="sinkhorn_log", numItermax=n_iter, warn=False))
-    return torch.stack(costs).mean()
+    members = [torch.nonzero(domain == d).squeeze(1) for d in present.tolist()]
+    pairs = list(itertools.combinations(range(len(members)), 2))
+    size = max(m.numel() for m in members)
+    # (n_domains, size) row indices and validity, then per pair (P, size) for each side
+    index = torch.stack([nnf.pad(m, (0, size - m.numel())) for m in members])
+    valid = torch.stack([torch.arange(size, device=z.device) < m.numel() for m in members])
+    first = torch.tensor([a for a, _ in pairs], device=z.device)
+    second = torch.tensor([b for _, b in pairs], device=z.device)
+    za, zb = z[index[first]], z[index[second]]  # (P, size, D)
+    va, vb = valid[first], valid[second]  # (P, size)
+    # squared distances as POT's ot.dist computes them: |a|² + |b|² − 2 a·b, clipped at 0
+    sq_a, sq_b = (za * za).sum(-1), (zb * zb).sum(-1)
+    cost = (-2 * za @ zb.transpose(1, 2) + sq_a[:, :, None] + sq_b[:, None, :]).clamp(min=0) / z.shape[-1]
+    mask = va[:, :, None] & vb[:, None, :]
+    cost = torch.where(mask, cost, torch.zeros_like(cost))
+    counts_a = va.sum(1, keepdim=True).to(z.dtype)
+    counts_b = vb.sum(1, keepdim=True).to(z.dtype)
+    log_a = torch.where(va, -torch.log(counts_a).expand_as(va), torch.full_like(cost[:, :, 0], _LOG_ZERO))
+    log_b = torch.where(vb, -torch.log(counts_b).expand_as(vb), torch.full_like(cost[:, 0, :], _LOG_ZERO))
+    b = torch.where(vb, 1.0 / counts_b, torch.zeros_like(log_b))
+    scaled = torch.where(mask, -cost / reg, torch.full_like(cost, _LOG_ZERO))
+    u, v = torch.zeros_like(log_a), torch.zeros_like(log_b)
+    active = torch.ones(len(pairs), dtype=torch.bool, device=z.device)
+    for it in range(int(n_iter)):
+        v_new = log_b - torch.logsumexp(scaled + u[:, :, None], dim=1)
+        u_new = log_a - torch.logsumexp(scaled + v_new[:, None, :], dim=2)
+        v = torch.where(active[:, None], v_new, v)
+        u = torch.where(active[:, None], u_new, u)
+        if it % 10 == 0:
+            column_sums = torch.exp(scaled + u[:, :, None] + v[:, None, :]).sum(1)
+            err = torch.linalg.vector_norm(column_sums - b, dim=1)
+            active = active & ~(err < stop_threshold)
+            if not bool(active.any()):
+                break
+    plan = torch.exp(scaled + u[:, :, None] + v[:, None, :])
+    return (cost * plan).sum((1, 2)).mean()
 
 
 def paired_infonce(z: Tensor, groups: Tensor, temperature: float = 0.1) -> tuple[Tensor, Tensor]:
