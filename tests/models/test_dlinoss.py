@@ -115,3 +115,15 @@ def test_block_shapes_and_residual():
     torch.nn.init.zeros_(block.glu.weight)
     torch.nn.init.zeros_(block.glu.bias)
     torch.testing.assert_close(block(x)[0], x)
+
+
+def test_auto_falls_back_without_the_compiled_loop(monkeypatch):
+    """Without Numba (or off the CPU), ``auto`` takes the parallel scan for short sequences
+    and the chunked convolution from CONVOLUTION_MIN_LENGTH positions, as before."""
+    import spektron.models.compiled_scan as compiled
+    from spektron.models.dlinoss import CONVOLUTION_MIN_LENGTH, auto_method
+
+    monkeypatch.setattr(compiled, "_AVAILABLE", False)
+    assert auto_method(torch.zeros(1, 44, 3)) == "parallel"
+    assert auto_method(torch.zeros(1, CONVOLUTION_MIN_LENGTH, 3)) == "convolution"
+    assert auto_method(torch.zeros(1, 44, 3, dtype=torch.float16)) == "parallel"

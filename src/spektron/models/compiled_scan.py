@@ -30,17 +30,22 @@ from torch import Tensor
 __all__ = ["compiled_scan", "compiled_scan_available"]
 
 _KERNELS = None
+_AVAILABLE: bool | None = None
 #: The workqueue layer may not be entered by two threads at once: calls take turns.
 _LOCK = threading.Lock()
 
 
 def compiled_scan_available() -> bool:
-    """True when Numba imports (the path then runs for CPU float32/float64 tensors)."""
-    try:
-        _kernels()
-    except ImportError:
-        return False
-    return True
+    """True when Numba imports (the path then runs for CPU float32/float64 tensors); the
+    answer is kept, since ``auto`` asks at every layer call."""
+    global _AVAILABLE
+    if _AVAILABLE is None:
+        try:
+            _kernels()
+            _AVAILABLE = True
+        except ImportError:
+            _AVAILABLE = False
+    return _AVAILABLE
 
 
 def _kernels():
