@@ -53,7 +53,7 @@ CONCENTRATION_UNIT = "relative concentration (0–1)"
 
 @dataclass
 class DemoPlan:
-    """Sizes of every stage (the defaults take a few minutes on 2 CPU cores; ``quick`` < 2 min).
+    """Sizes of every stage (the defaults take about a minute on 2 CPU cores; ``quick`` less).
 
     Parameters
     ----------
@@ -91,7 +91,7 @@ def demo_plan(dataset: str = "synthetic", quick: bool = False, seed: int = 0, de
                          "model.z_inst_dim": 8, "model.classifier_hidden": 32, "model.moe_every": 0})
         return DemoPlan(pretrain, n_samples=60, n_properties=1, methods=CLASSICAL + ("spektron",) + DEEP * deep,
                         deep_params={"steps": 8, "batch_size": 16}, projection="pca")
-    # The packaged small.toml run as it is (600 steps, ~90 s on 2 cores). Measured on the
+    # The packaged small.toml run as it is (600 steps, ~45 s on 2 cores). Measured on the
     # demo: cross-instrument retrieval 87 % after 150 steps, 98 % after 600; the z_chem
     # instrument probe stays above chance either way (45 % / 44 % vs 25 %) — the report says so.
     pretrain.update({"steps": 600, "log_every": 5})
