@@ -69,11 +69,10 @@ def model_command(
         raise typer.BadParameter(f"lengths must be comma-separated integers, got {lengths!r}") from None
     if not parsed or min(parsed) < 1:
         raise typer.BadParameter("lengths must be positive integers")
+    chosen = None if paths is None else tuple(p.strip() for p in paths.split(",") if p.strip())
     try:
         result = run_model_benchmark(parsed, batch, states, batch, channels, repeats, threads, seed or 0,
-                                     paths=None if paths is None else tuple(p.strip() for p in paths.split(",") if p.strip()),
-                                     model=model,
-                                     device=device)
+                                     paths=chosen, model=model, device=device)
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=2)

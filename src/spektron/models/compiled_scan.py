@@ -9,9 +9,9 @@ compiled: positions in order, states innermost (contiguous, vectorisable), spect
 parallel threads. The backward pass is the same loop run in reverse on the adjoint
 (``a_n = e₁ ∂ℓ/∂x_n + Mᵀ a_{n+1}``), which gives the gradients of the input, the gains
 and the step matrices in one sweep (the last two as one partial sum per spectrum,
-added across spectra in float64); the forward states are kept for it. This is what fused scan kernels do on accelerators
-(Mamba's selective scan, Gu & Dao 2023); here the kernel is Numba's, which the package
-already installs with umap-learn.
+added across spectra in float64); the forward states are kept for it. This is what
+fused scan kernels do on accelerators (Mamba's selective scan, Gu & Dao 2023); here the
+kernel is Numba's, which the package already installs with umap-learn.
 
 The arithmetic is that of :func:`~spektron.models.scan.sequential_scan`, term for term,
 so the two agree to rounding (usually bit for bit). Numba compiles each kernel once per
@@ -26,6 +26,8 @@ import threading
 import numpy as np
 import torch
 from torch import Tensor
+
+from spektron.models.scan import check_rank_one
 
 __all__ = ["compiled_scan", "compiled_scan_available"]
 
@@ -158,21 +160,13 @@ def compiled_scan(M: Tensor, gains: Tensor, u: Tensor) -> Tensor:
     ``sequential_scan(M, u[..., None] * gains)[..., 1]`` returns, differentiable in all
     three inputs. CPU tensors of one floating dtype only.
     """
-    if M.ndim != 3 or M.shape[-2:] != (2, 2):
-        raise ValueError(f"M must have shape (P, 2, 2), got {tuple(M.shape)}")
-    P = M.shape[0]
-    if gains.shape != (P, 2):
-        raise ValueError(f"gains must have shape (P, 2) = ({P}, 2), got {tuple(gains.shape)}")
-    if u.ndim < 2 or u.shape[-1] != P:
-        raise ValueError(f"u must have shape (..., L, P) with P = {P}, got {tuple(u.shape)}")
-    if u.shape[-2] == 0:
-        raise ValueError("cannot scan an empty sequence (L = 0)")
+    check_rank_one(M, gains, u)
     tensors = (M, gains, u)
     if any(t.device.type != "cpu" for t in tensors):
         raise ValueError("the compiled scan runs on the CPU only; use method='parallel' or 'convolution' on "
                          f"{u.device}")
     if u.dtype not in (torch.float32, torch.float64) or any(t.dtype != u.dtype for t in tensors):
         raise ValueError(f"M, gains and u must share one float dtype, got {M.dtype}, {gains.dtype}, {u.dtype}")
-    lead, (L, _) = u.shape[:-2], u.shape[-2:]
+    lead, (L, P) = u.shape[:-2], u.shape[-2:]
     x = _CompiledScan.apply(M, gains, u.reshape(-1, L, P))
     return x.reshape(*lead, L, P)

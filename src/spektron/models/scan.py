@@ -47,6 +47,20 @@ def _check(M: Tensor, F: Tensor) -> None:
         raise ValueError("cannot scan an empty sequence (L = 0)")
 
 
+def check_rank_one(M: Tensor, gains: Tensor, u: Tensor) -> None:
+    """Shapes of a rank-one-input recurrence ``w_n = M w_{n-1} + g u_n``: ``M`` (P, 2, 2),
+    ``gains`` (P, 2), ``u`` (..., L, P) with L ≥ 1 (the convolution and compiled paths)."""
+    if M.ndim != 3 or M.shape[-2:] != (2, 2):
+        raise ValueError(f"M must have shape (P, 2, 2), got {tuple(M.shape)}")
+    P = M.shape[0]
+    if u.ndim < 2 or u.shape[-1] != P:
+        raise ValueError(f"u must have shape (..., L, P) with P = {P}, got {tuple(u.shape)}")
+    if gains.shape != (P, 2):
+        raise ValueError(f"gains must have shape (P, 2) = ({P}, 2), got {tuple(gains.shape)}")
+    if u.shape[-2] == 0:
+        raise ValueError("cannot scan an empty sequence (L = 0)")
+
+
 def apply_blocks(M: Tensor, w: Tensor) -> Tensor:
     """``M w`` for one 2×2 block per state: ``M`` (P, 2, 2), ``w`` (..., P, 2)."""
     w0, w1 = w[..., 0], w[..., 1]
@@ -144,17 +158,12 @@ def convolution_scan(
     float64 and cast to ``u``'s dtype; every sum then runs over at most ``chunk`` terms
     plus a scan over L/``chunk`` chunk ends.
     """
-    if u.ndim < 2 or u.shape[-1] != M.shape[0]:
-        raise ValueError(f"u must have shape (..., L, P) with P = {M.shape[0]}, got {tuple(u.shape)}")
-    if gains.shape != (M.shape[0], 2):
-        raise ValueError(f"gains must have shape (P, 2) = ({M.shape[0]}, 2), got {tuple(gains.shape)}")
+    check_rank_one(M, gains, u)
     if component not in (None, 0, 1):
         raise ValueError(f"component must be None, 0 or 1, got {component!r}")
     if chunk < 1:
         raise ValueError(f"chunk must be ≥ 1, got {chunk}")
     lead, (L, P) = u.shape[:-2], u.shape[-2:]
-    if L == 0:
-        raise ValueError("cannot scan an empty sequence (L = 0)")
     u = u.reshape(-1, L, P)
     B, C = u.shape[0], min(chunk, L)
     n_chunks = -(-L // C)

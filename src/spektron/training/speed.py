@@ -3,9 +3,9 @@
 The ways to run a D-LinOSS layer's recurrence side by side — the sequential loop (the
 reference), the odd/even parallel scan, the chunked convolution and the compiled loop (CPU
 only) — forward + backward at several sequence lengths, then the whole default model's
-throughput for training (forward + backward) and for inference (forward, no gradients). Each measurement runs
-in a forked child process so that its peak memory is its own (Linux; elsewhere the
-memory columns are NaN and the timings run in-process).
+throughput for training (forward + backward) and for inference (forward, no gradients).
+Each measurement runs in a forked child process so that its peak memory is its own
+(Linux; elsewhere the memory columns are NaN and the timings run in-process).
 """
 
 from __future__ import annotations

@@ -431,7 +431,7 @@ class NuisanceTransfer(BaseEstimator):
     def _set_offset(self, gain: float) -> None:
         """The offset ``bᵀμ̂`` of the fitted calibration, by ``offset_rule`` (with the current
         pairs: net of ``gain`` when it applies)."""
-        Xm, y = self._master
+        y = self._master[1]
         k = 0 if self._pairs is None else self._pairs[2].size
         nuisance, chosen = self.nuisance_, self.unlabelled_weight_
         self.offset_ = nuisance.offset(self.model_.coef, chosen)
