@@ -184,3 +184,21 @@ def test_the_offset_line_says_where_the_offset_came_from():
     summary["pair_gain"] = dict(gain, applied=False)
     assert Predictions(SimpleNamespace(summary=summary), "y", [], np.zeros(0),
                        *(np.zeros(0),) * 3).offset_line == "prediction offset +0.1 (from the pairs)"
+
+
+def test_the_response_line_says_what_operator_the_pairs_showed_and_whether_it_was_used():
+    from types import SimpleNamespace
+
+    from spektron.workflows.transfer import Predictions
+
+    def line(response):
+        return Predictions(SimpleNamespace(summary={"response": response} if response else {}), "y", [], np.zeros(0),
+                           *(np.zeros(0),) * 3).response_line
+
+    used = {"used": True, "explained": 0.963, "explained_loo": 0.9, "shift_cm1": -2.5, "broadening_cm1": 3.46,
+            "gain": 0.95, "noise_sd": 1e-3}
+    assert line(used) == ("instrument response from the pairs: shift -2.5 cm⁻¹, resolution 3.46 cm⁻¹, gain 0.95; "
+                          "explains 96% of the pairs' differences, 90% out of sample → master spectra mapped through it")
+    assert line(dict(used, used=False, explained=0.4, explained_loo=-1.2)).endswith(
+        "explains 40% of the pairs' differences, -120% out of sample → not used (explains too little)")
+    assert line(None) == ""

@@ -77,6 +77,8 @@ def transfer_command(
     typer.echo(result.domain_line)
     if result.unlabelled_line:
         typer.echo(result.unlabelled_line)
+    if result.response_line:
+        typer.echo(result.response_line)
     if result.offset_line:
         typer.echo(result.offset_line)
     if save is not None:

@@ -210,6 +210,12 @@ def fit_transfer_model(
     detail = getattr(est, "offset_detail_", None) if est is not None else None
     if detail:  # where the prediction offset came from
         summary["offset"] = {key: (value if isinstance(value, str) else float(value)) for key, value in detail.items()}
+    response = getattr(est, "response_", None) if est is not None else None
+    if response is not None:  # the instrument operator fitted on the pairs, and whether it was used
+        summary["response"] = {"used": bool(est.response_used_), "explained": response.explained_,
+                               "explained_loo": response.explained_loo_,
+                               "shift_cm1": response.shift_cm1_, "broadening_cm1": response.broadening_cm1_,
+                               "gain": response.gain_, "noise_sd": response.noise_sd_}
     # what the label-free tests said: about the unlabelled spectra (why they were or were not used), the pairs' gain
     for attr, keys in (("shift_test_", ("passed", "p_shift")), ("gate_", ("passed", "p_added", "p_lost")),
                        ("spread_check_", ("ratio", "p", "vetoed")), ("pair_gain_", ("slope", "se", "p", "applied"))):

@@ -103,7 +103,8 @@ class NuisanceStrategy(TransferStrategy):
                  loo_raise: bool = False,
                  unlabelled_rule: str = "gate", shift_level: float | None = 0.01, gate_level: float = 0.001,
                  gate_lost_level: float = 0.01, spread_level: float | None = 0.001, spread_ratio: float = 2.0,
-                 gain_level: float | None = 0.01, checkpoint: str | None = None,
+                 gain_level: float | None = 0.01, response: str = "off", response_min_pairs: int = 5,
+                 response_level: float = 0.85, checkpoint: str | None = None,
                  steps: int = 150, encoder_config: dict | None = None, num_threads: int | None = 2):
         self.ttt = ttt
         self.features = features
@@ -122,6 +123,9 @@ class NuisanceStrategy(TransferStrategy):
         self.spread_level = spread_level
         self.spread_ratio = spread_ratio
         self.gain_level = gain_level
+        self.response = response
+        self.response_min_pairs = response_min_pairs
+        self.response_level = response_level
         self.checkpoint = checkpoint
         self.steps = steps
         self.encoder_config = encoder_config

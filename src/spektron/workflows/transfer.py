@@ -67,6 +67,18 @@ class Predictions:
 
 
     @property
+    def response_line(self) -> str:
+        """The instrument operator Spektron fitted on the pairs, and whether it mapped the
+        master set ("" when none was fitted)."""
+        r = self.model.summary.get("response")
+        if not r:
+            return ""
+        verdict = "master spectra mapped through it" if r["used"] else "not used (explains too little)"
+        return (f"instrument response from the pairs: shift {r['shift_cm1']:+.3g} cm⁻¹, resolution "
+                f"{r['broadening_cm1']:.3g} cm⁻¹, gain {r['gain']:.3g}; explains {r['explained']:.0%} of the "
+                f"pairs' differences, {r['explained_loo']:.0%} out of sample → {verdict}")
+
+    @property
     def offset_line(self) -> str:
         """Where Spektron's prediction offset came from ("" for other methods)."""
         detail = self.model.summary.get("offset")
