@@ -151,9 +151,7 @@ class InstrumentResponse(BaseEstimator):
         k = Xm.shape[0]
         if k < 3:
             return float("nan")
-        cols = self._columns(Xm, self.shift_cm1_, self.broadening_cm1_)
-        design = np.stack([np.concatenate([c[i][:, None] for c in cols] + [self._weights(Xm)[i] * self._legendre],
-                                          axis=1) for i in range(k)])  # (k, C, p)
+        design = self._design(Xm, self.shift_cm1_, self.broadening_cm1_)  # (k, C, p)
         left = total = 0.0
         for j in range(k):
             rest = np.arange(k) != j
@@ -163,19 +161,21 @@ class InstrumentResponse(BaseEstimator):
             left, total = left + float(r @ r), total + float(d @ d)
         return float(1.0 - left / total) if total > 0 else 0.0
 
-    def _columns(self, X: np.ndarray, shift: float, sigma: float) -> list[np.ndarray]:
+    def _design(self, X: np.ndarray, shift: float, sigma: float) -> np.ndarray:
+        """(n, C, p): per spectrum, the columns the coefficients multiply — the operator's
+        output, its second derivative (``sharpen``) and the range-scaled Legendre baseline."""
         # the generator's own operator: shift, then Gaussian resolution (the grid reuses each σ)
         blur = self._blur.get(abs(sigma))
         if blur is None:
             blur = self._operator(0.0, abs(sigma))
             if len(self._blur) < 8:  # the grid's σ values; refinement's are used once each
                 self._blur[abs(sigma)] = blur
-        op = blur @ self._operator(shift, 0.0)
-        OX = np.asarray((op @ X.T).T)
-        cols = [OX]
+        OX = np.asarray((blur @ self._operator(shift, 0.0) @ X.T).T)
+        cols = [OX[:, :, None]]
         if self.sharpen:
-            cols.append(np.gradient(np.gradient(OX, axis=1), axis=1))
-        return cols
+            cols.append(np.gradient(np.gradient(OX, axis=1), axis=1)[:, :, None])
+        baseline = self._weights(X)[:, None, None] * self._legendre[None, :, :]
+        return np.concatenate(cols + [baseline], axis=2)
 
     def _weights(self, X: np.ndarray) -> np.ndarray:
         if not self.range_scaled_baseline:
@@ -183,9 +183,8 @@ class InstrumentResponse(BaseEstimator):
         return np.ptp(X, axis=1) / max(self._range_mean, 1e-300)
 
     def _solve(self, X: np.ndarray, target: np.ndarray, shift: float, sigma: float) -> tuple[float, np.ndarray]:
-        cols = self._columns(X, shift, sigma)
-        A = np.concatenate([c.reshape(-1, 1) for c in cols] + [np.kron(self._weights(X)[:, None], self._legendre)],
-                           axis=1)
+        design = self._design(X, shift, sigma)
+        A = design.reshape(-1, design.shape[2])
         coef, *_ = np.linalg.lstsq(A, target, rcond=None)
         r = target - A @ coef
         return float(r @ r), coef
@@ -197,6 +196,4 @@ class InstrumentResponse(BaseEstimator):
         X = check_spectra(X, name="master spectra")
         if X.shape[1] != self.axis_.size:
             raise ValueError(f"spectra have {X.shape[1]} channels, the response was fitted on {self.axis_.size}")
-        cols = self._columns(X, self.shift_cm1_, self.broadening_cm1_)
-        out = sum(c * w for c, w in zip(cols, self.coef_))
-        return out + self._weights(X)[:, None] * self.baseline_[None, :]
+        return self._design(X, self.shift_cm1_, self.broadening_cm1_) @ self.coef_

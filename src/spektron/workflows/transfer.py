@@ -65,7 +65,6 @@ class Predictions:
         return (f"unlabelled target spectra: {tests}covariance weight {summary['unlabelled_weight']:g} "
                 f"({summary['selection_rule']}), {summary['n_components']} PLS components")
 
-
     @property
     def response_line(self) -> str:
         """The instrument operator Spektron fitted on the pairs, and whether it mapped the
@@ -77,6 +76,7 @@ class Predictions:
         return (f"instrument response from the pairs: shift {r['shift_cm1']:+.3g} cm⁻¹, resolution "
                 f"{r['broadening_cm1']:.3g} cm⁻¹, gain {r['gain']:.3g}; explains {r['explained']:.0%} of the "
                 f"pairs' differences, {r['explained_loo']:.0%} out of sample → {verdict}")
+
 
     @property
     def offset_line(self) -> str:
