@@ -53,6 +53,22 @@ def test_recovers_the_simulated_instruments_relative_operator_from_five_pairs():
     assert r.noise_sd_ == pytest.approx(target_sd, rel=0.35)
 
 
+def test_refit_linear_keeps_shift_and_resolution_and_matches_the_fit_on_the_same_pairs():
+    Xm, Xt, _ = _pair()
+    r = InstrumentResponse().fit(Xm[:6], Xt[:6], axis=AXIS, unit="cm-1")
+    same = r.refit_linear(Xm[:6], Xt[:6])
+    np.testing.assert_allclose(same.coef_, r.coef_, rtol=1e-10, atol=1e-12)
+    assert same.explained_loo_ == pytest.approx(r.explained_loo_, rel=1e-10)
+    assert same.noise_sd_ == pytest.approx(r.noise_sd_, rel=1e-10)
+    # without one pair: δ and σ as before, the gain still the instrument's, the original untouched
+    fewer = r.refit_linear(Xm[1:6], Xt[1:6])
+    assert (fewer.shift_cm1_, fewer.broadening_cm1_) == (r.shift_cm1_, r.broadening_cm1_)
+    assert fewer.gain_ == pytest.approx(0.95, abs=0.03) and fewer.n_pairs_ == 5 and r.n_pairs_ == 6
+    np.testing.assert_allclose(r.coef_, same.coef_, rtol=1e-10, atol=1e-12)
+    with pytest.raises(ValueError, match="pair spectra"):
+        r.refit_linear(Xm[:5, :-1], Xt[:5, :-1])
+
+
 def test_per_sample_baselines_are_not_explained():
     """A target that adds a random baseline to each sample (no operator on the chemistry)."""
     Xm, _, _ = _pair()
@@ -70,11 +86,15 @@ def test_nuisance_transfer_maps_the_master_set_only_when_the_operator_explains_t
     pairs = (Xm[:5], Xt[:5], y[:5])
     kw = dict(axis=AXIS, unit="cm-1", pairs=pairs, target_unlabelled=Xt[test])
     on = NuisanceTransfer(response="auto").fit(Xm[cal], y[cal], **kw)
-    off = NuisanceTransfer().fit(Xm[cal], y[cal], **kw)  # off by default
+    off = NuisanceTransfer(response="off").fit(Xm[cal], y[cal], **kw)
+    assert NuisanceTransfer().response == "auto"  # the default
     rmsep = {name: float(np.sqrt(np.mean((est.predict(Xt[test]) - y[test]) ** 2))) for name, est in
              (("on", on), ("off", off))}
     assert on.response_used_ and not off.response_used_ and off.response_ is None
     assert rmsep["on"] < 0.6 * rmsep["off"]
+    # the held-out pairs agreed: the mapped calibration predicted them better
+    check = on.response_check_
+    assert check["passed"] and check["mse_mapped"] < check["mse_unmapped"] and off.response_check_ is None
     # below response_min_pairs nothing is fitted
     two = NuisanceTransfer(response="auto").fit(Xm[cal], y[cal], axis=AXIS, unit="cm-1",
                                                 pairs=(Xm[:2], Xt[:2], y[:2]))
@@ -86,6 +106,34 @@ def test_nuisance_transfer_maps_the_master_set_only_when_the_operator_explains_t
     assert est.response_ is not None and not est.response_used_
     same = NuisanceTransfer(response="off").fit(Xm[cal], y[cal], axis=AXIS, unit="cm-1", pairs=(Xm[:5], noisy, y[:5]))
     np.testing.assert_array_equal(est.predict(Xt[test]), same.predict(Xt[test]))
+
+
+class _WrongResponse(InstrumentResponse):
+    """An operator that claims to explain the pairs but stretches the chemistry by 1.5."""
+
+    def fit(self, master_X, target_X, *, axis, unit="nm"):
+        super().fit(master_X, target_X, axis=axis, unit=unit)
+        self.explained_loo_ = 1.0
+        return self
+
+    def transform(self, X):
+        X = np.asarray(X, dtype=float)
+        return super().transform(X) + 0.5 * (X - X.mean(axis=0))
+
+
+def test_a_mapping_that_worsens_held_out_pairs_is_not_used(monkeypatch):
+    Xm, Xt, y = _pair(120, seed=1)
+    cal, test = np.arange(90), np.arange(90, 120)
+    kw = dict(axis=AXIS, unit="cm-1", pairs=(Xm[:8], Xt[:8], y[:8]), target_unlabelled=Xt[test])
+    monkeypatch.setattr("spektron.transfer.nuisance_transfer.InstrumentResponse", _WrongResponse)
+    est = NuisanceTransfer(response="auto").fit(Xm[cal], y[cal], **kw)
+    check = est.response_check_
+    assert not est.response_used_ and not check["passed"]
+    assert check["difference"] > check["difference_se"] > 0
+    assert check["mse_mapped"] > 2 * check["mse_unmapped"]
+    # not used means the fit is the unmapped one, exactly
+    off = NuisanceTransfer(response="off").fit(Xm[cal], y[cal], **kw)
+    np.testing.assert_array_equal(est.predict(Xt[test]), off.predict(Xt[test]))
 
 
 def test_bad_input_is_named():

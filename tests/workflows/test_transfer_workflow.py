@@ -201,4 +201,9 @@ def test_the_response_line_says_what_operator_the_pairs_showed_and_whether_it_wa
                           "explains 96% of the pairs' differences, 90% out of sample → master spectra mapped through it")
     assert line(dict(used, used=False, explained=0.4, explained_loo=-1.2)).endswith(
         "explains 40% of the pairs' differences, -120% out of sample → not used (explains too little)")
+    check = {"mse_mapped": 0.5, "mse_unmapped": 0.25, "difference": 0.25, "difference_se": 0.1, "passed": False}
+    assert line(dict(used, used=False, check=check)).endswith(
+        "→ not used (it predicts held-out pairs worse: held-out pairs' MSE 0.5 mapped, 0.25 unmapped)")
+    assert line(dict(used, check=dict(check, mse_mapped=0.1, passed=True))).endswith(
+        "→ master spectra mapped through it (held-out pairs' MSE 0.1 mapped, 0.25 unmapped)")
     assert line(None) == ""

@@ -27,6 +27,8 @@ demo worlds have medians 0.89–0.99 (the eighth 0.68).
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 from numpy.polynomial import legendre
 from scipy.optimize import minimize
@@ -116,6 +118,27 @@ class InstrumentResponse(BaseEstimator):
             best = minimize(loss, np.array([self.shift_cm1_, self.broadening_cm1_]), method="Nelder-Mead",
                             options={"xatol": 1e-2, "fatol": 1e-12, "maxiter": 200})
             self._set(Xm, target, float(best.x[0]), float(best.x[1]))
+        self._describe(Xm, Xt)
+        return self
+
+    def refit_linear(self, master_X, target_X) -> "InstrumentResponse":
+        """A copy with δ and σ kept and the linear part (gain, sharpening, baseline), the
+        noise level and the explained shares refitted on these pairs: the response without
+        a held-out pair at the cost of one least-squares solve (δ and σ are two numbers a
+        single pair barely moves; their search is most of :meth:`fit`'s time)."""
+        check_is_fitted(self, "coef_")
+        Xm = check_spectra(master_X, name="master pair spectra")
+        Xt = check_spectra(target_X, name="target pair spectra")
+        if Xm.shape != Xt.shape or Xm.shape[1] != self.axis_.size:
+            raise ValueError(f"pair spectra must both be (k, {self.axis_.size}), got {Xm.shape} and {Xt.shape}")
+        new = copy.copy(self)
+        new._blur = {}
+        new._set(Xm, Xt.reshape(-1), self.shift_cm1_, self.broadening_cm1_)
+        new._describe(Xm, Xt)
+        return new
+
+    def _describe(self, Xm: np.ndarray, Xt: np.ndarray) -> None:
+        """The shares explained, the residual noise level and the pair count of the fit."""
         self.explained_ = self._explained(Xm, Xt)
         self.explained_loo_ = self._explained_loo(Xm, Xt)
         residual = Xt - self.transform(Xm)
@@ -123,7 +146,6 @@ class InstrumentResponse(BaseEstimator):
         self.noise_sd_ = float(np.sqrt(np.mean(second**2) / 6.0)) if second.size else 0.0
         self.n_pairs_ = int(Xm.shape[0])
         self._blur = {}  # operators are rebuilt on demand, not kept in a saved model
-        return self
 
     def _operator(self, shift: float, sigma: float):
         return SimulatedInstrument("response", shift_cm1=shift, broadening_cm1=sigma, baseline_coeffs=(0.0,)).operator(

@@ -72,7 +72,15 @@ class Predictions:
         r = self.model.summary.get("response")
         if not r:
             return ""
-        verdict = "master spectra mapped through it" if r["used"] else "not used (explains too little)"
+        check = r.get("check")
+        errors = (f"held-out pairs' MSE {check['mse_mapped']:.3g} mapped, {check['mse_unmapped']:.3g} unmapped"
+                  if check else "")
+        if r["used"]:
+            verdict = "master spectra mapped through it" + (f" ({errors})" if errors else "")
+        elif check:
+            verdict = f"not used (it predicts held-out pairs worse: {errors})"
+        else:
+            verdict = "not used (explains too little)"
         return (f"instrument response from the pairs: shift {r['shift_cm1']:+.3g} cm⁻¹, resolution "
                 f"{r['broadening_cm1']:.3g} cm⁻¹, gain {r['gain']:.3g}; explains {r['explained']:.0%} of the "
                 f"pairs' differences, {r['explained_loo']:.0%} out of sample → {verdict}")
