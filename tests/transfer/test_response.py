@@ -99,6 +99,9 @@ def test_nuisance_transfer_maps_the_master_set_only_when_the_operator_explains_t
     two = NuisanceTransfer(response="auto").fit(Xm[cal], y[cal], axis=AXIS, unit="cm-1",
                                                 pairs=(Xm[:2], Xt[:2], y[:2]))
     assert two.response_ is None and not two.response_used_
+    # nor on an axis of channel indices (no shift in cm⁻¹ to fit on it)
+    index = NuisanceTransfer().fit(Xm[cal], y[cal], axis=np.arange(AXIS.size, dtype=float), pairs=pairs)
+    assert index.response_ is None and not index.response_used_
     # a response that does not explain the pairs is fitted, reported and left unused
     t = np.linspace(-1, 1, AXIS.size)
     noisy = Xm[:5] + np.random.default_rng(0).normal(0, 0.05, (5, 2)) @ np.stack([np.ones_like(t), t])
@@ -142,6 +145,8 @@ def test_bad_input_is_named():
         InstrumentResponse().fit(Xm[:5], Xt[:4], axis=AXIS, unit="cm-1")
     with pytest.raises(ValueError, match="pair axis"):
         InstrumentResponse().fit(Xm[:5], Xt[:5], axis=AXIS[:-1], unit="cm-1")
+    with pytest.raises(ValueError, match="positive wavelengths or wavenumbers"):
+        InstrumentResponse().fit(Xm[:5], Xt[:5], axis=np.arange(AXIS.size, dtype=float), unit="nm")
     with pytest.raises(ValueError, match="baseline_order"):
         InstrumentResponse(baseline_order=-1).fit(Xm[:5], Xt[:5], axis=AXIS, unit="cm-1")
     r = InstrumentResponse().fit(Xm[:5], Xt[:5], axis=AXIS, unit="cm-1")

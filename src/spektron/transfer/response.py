@@ -38,7 +38,13 @@ from sklearn.utils.validation import check_is_fitted
 from spektron.data.instruments import SimulatedInstrument
 from spektron.data.spectra import check_axis, check_spectra, normalise_unit
 
-__all__ = ["InstrumentResponse"]
+__all__ = ["InstrumentResponse", "physical_axis"]
+
+
+def physical_axis(axis) -> bool:
+    """Whether an axis can carry a shift in cm⁻¹: wavelengths or wavenumbers are positive
+    (an axis of channel indices from 0 is not one)."""
+    return axis is not None and bool(np.all(np.asarray(axis, dtype=float) > 0))
 
 
 class InstrumentResponse(BaseEstimator):
@@ -100,6 +106,9 @@ class InstrumentResponse(BaseEstimator):
         if not (self.max_shift_cm1 >= 0 and self.max_broadening_cm1 >= 0):
             raise ValueError("max_shift_cm1 and max_broadening_cm1 must be >= 0")
         self.axis_ = check_axis(axis, Xm.shape[1], name="pair axis")
+        if not physical_axis(self.axis_):
+            raise ValueError("pair axis must hold positive wavelengths or wavenumbers to fit a shift in cm-1, "
+                             f"got values from {self.axis_.min():g}")
         self.unit_ = normalise_unit(unit)
         t = np.linspace(-1.0, 1.0, Xm.shape[1])
         self._legendre = legendre.legvander(t, int(self.baseline_order))  # (C, order + 1)

@@ -103,7 +103,7 @@ class NuisanceStrategy(TransferStrategy):
                  loo_raise: bool = False,
                  unlabelled_rule: str = "gate", shift_level: float | None = 0.01, gate_level: float = 0.001,
                  gate_lost_level: float = 0.01, spread_level: float | None = 0.001, spread_ratio: float = 2.0,
-                 gain_level: float | None = 0.01, response: str = "auto", response_min_pairs: int = 5,
+                 gain_level: float | None = 0.01, response: str = "auto", response_min_pairs: int = 3,
                  response_level: float = 0.85, checkpoint: str | None = None,
                  steps: int = 150, encoder_config: dict | None = None, num_threads: int | None = 2):
         self.ttt = ttt
