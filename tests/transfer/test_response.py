@@ -1,6 +1,8 @@
 """InstrumentResponse: the simulated instrument's operator recovered from a few pairs, and
 NuisanceTransfer mapping the master set through it only when it explains the pairs."""
 
+from collections import OrderedDict
+
 import numpy as np
 import pytest
 
@@ -111,6 +113,29 @@ def test_nuisance_transfer_maps_the_master_set_only_when_the_operator_explains_t
     np.testing.assert_array_equal(est.predict(Xt[test]), same.predict(Xt[test]))
 
 
+def test_the_operator_is_fitted_once_per_pair_set_and_each_fit_gets_its_own_copy(monkeypatch):
+    from spektron.transfer import nuisance_transfer
+
+    Xm, Xt, y = _pair(60, seed=2)
+    calls = []
+    real_fit = InstrumentResponse.fit
+
+    def counting_fit(self, *args, **kwargs):
+        calls.append(1)
+        return real_fit(self, *args, **kwargs)
+
+    monkeypatch.setattr(InstrumentResponse, "fit", counting_fit)
+    monkeypatch.setattr(nuisance_transfer, "_RESPONSES", OrderedDict())
+    kw = dict(axis=AXIS, unit="cm-1", pairs=(Xm[:5], Xt[:5], y[:5]))
+    a = NuisanceTransfer().fit(Xm[5:50], y[5:50], **kw)
+    b = NuisanceTransfer().fit(Xm[5:50], 2.0 * y[5:50], **dict(kw, pairs=(Xm[:5], Xt[:5], 2.0 * y[:5])))
+    assert len(calls) == 1 and a.response_ is not b.response_  # another property, the same pairs
+    np.testing.assert_array_equal(a.response_.coef_, b.response_.coef_)
+    np.testing.assert_allclose(b.predict(Xt[50:]), 2.0 * a.predict(Xt[50:]), rtol=1e-6, atol=1e-9)
+    NuisanceTransfer().fit(Xm[5:50], y[5:50], **dict(kw, pairs=(Xm[:6], Xt[:6], y[:6])))
+    assert len(calls) == 2  # other pairs: fitted again
+
+
 class _WrongResponse(InstrumentResponse):
     """An operator that claims to explain the pairs but stretches the chemistry by 1.5."""
 
@@ -129,6 +154,7 @@ def test_a_mapping_that_worsens_held_out_pairs_is_not_used(monkeypatch):
     cal, test = np.arange(90), np.arange(90, 120)
     kw = dict(axis=AXIS, unit="cm-1", pairs=(Xm[:8], Xt[:8], y[:8]), target_unlabelled=Xt[test])
     monkeypatch.setattr("spektron.transfer.nuisance_transfer.InstrumentResponse", _WrongResponse)
+    monkeypatch.setattr("spektron.transfer.nuisance_transfer._RESPONSES", OrderedDict())  # no operator kept from before
     est = NuisanceTransfer(response="auto").fit(Xm[cal], y[cal], **kw)
     check = est.response_check_
     assert not est.response_used_ and not check["passed"]

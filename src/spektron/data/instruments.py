@@ -88,7 +88,8 @@ def _broadening_matrix(nu: np.ndarray, sigma: float, truncate: float = 4.0) -> s
     hi = np.searchsorted(nus, nus + truncate * sigma, side="right")
     counts = hi - lo
     rows = np.repeat(np.arange(c), counts)
-    cols = np.concatenate([np.arange(a, b) for a, b in zip(lo, hi)])
+    starts = np.cumsum(counts) - counts  # where each row's run begins in the flat arrays
+    cols = lo[rows] + (np.arange(rows.size) - starts[rows])  # lo[i], lo[i] + 1, …, hi[i] − 1 per row
     vals = np.exp(-0.5 * ((nus[cols] - nus[rows]) / sigma) ** 2) * dnu[cols]
     sums = np.bincount(rows, weights=vals, minlength=c)
     vals = vals / sums[rows]

@@ -112,7 +112,7 @@ class InstrumentResponse(BaseEstimator):
         self.unit_ = normalise_unit(unit)
         t = np.linspace(-1.0, 1.0, Xm.shape[1])
         self._legendre = legendre.legvander(t, int(self.baseline_order))  # (C, order + 1)
-        self._blur: dict = {}
+        self._ops: dict = {}
         self._range_mean = float(np.mean(np.ptp(Xm, axis=1))) if self.range_scaled_baseline else 1.0
         target = Xt.reshape(-1)
         scale = max(float(target @ target), 1e-300)
@@ -140,8 +140,7 @@ class InstrumentResponse(BaseEstimator):
         Xt = check_spectra(target_X, name="target pair spectra")
         if Xm.shape != Xt.shape or Xm.shape[1] != self.axis_.size:
             raise ValueError(f"pair spectra must both be (k, {self.axis_.size}), got {Xm.shape} and {Xt.shape}")
-        new = copy.copy(self)
-        new._blur = {}
+        new = copy.copy(self)  # shares the operator cache: the same axis, δ and σ
         new._set(Xm, Xt.reshape(-1), self.shift_cm1_, self.broadening_cm1_)
         new._describe(Xm, Xt)
         return new
@@ -154,11 +153,25 @@ class InstrumentResponse(BaseEstimator):
         second = np.diff(residual, n=2, axis=1)  # white noise of sd s has second differences of sd s√6
         self.noise_sd_ = float(np.sqrt(np.mean(second**2) / 6.0)) if second.size else 0.0
         self.n_pairs_ = int(Xm.shape[0])
-        self._blur = {}  # operators are rebuilt on demand, not kept in a saved model
+
+    def __getstate__(self):
+        state = dict(super().__getstate__())  # a copy: the instance keeps its cache
+        state.pop("_ops", None)  # operators are rebuilt on demand, not kept in a saved model
+        return state
 
     def _operator(self, shift: float, sigma: float):
-        return SimulatedInstrument("response", shift_cm1=shift, broadening_cm1=sigma, baseline_coeffs=(0.0,)).operator(
-            self.axis_, self.unit_)
+        """The generator's own operator for a pure shift (σ = 0) or a pure resolution (δ = 0),
+        cached: the grid reuses each δ and σ, and every transform after the fit the fitted pair."""
+        key = (float(shift), float(sigma))
+        cache = self.__dict__.setdefault("_ops", {})
+        op = cache.get(key)
+        if op is None:
+            op = SimulatedInstrument("response", shift_cm1=shift, broadening_cm1=sigma, baseline_coeffs=(0.0,)
+                                     ).operator(self.axis_, self.unit_)
+            if len(cache) >= 64:  # the grid's 17 + 6; the refinement's are used once each
+                cache.clear()
+            cache[key] = op
+        return op
 
     def _set(self, X: np.ndarray, target: np.ndarray, shift: float, sigma: float) -> None:
         _, coef = self._solve(X, target, shift, sigma)
@@ -196,12 +209,7 @@ class InstrumentResponse(BaseEstimator):
         """(n, C, p): per spectrum, the columns the coefficients multiply — the operator's
         output, its second derivative (``sharpen``) and the range-scaled Legendre baseline."""
         # the generator's own operator: shift, then Gaussian resolution (the grid reuses each σ)
-        blur = self._blur.get(abs(sigma))
-        if blur is None:
-            blur = self._operator(0.0, abs(sigma))
-            if len(self._blur) < 8:  # the grid's σ values; refinement's are used once each
-                self._blur[abs(sigma)] = blur
-        OX = np.asarray((blur @ self._operator(shift, 0.0) @ X.T).T)
+        OX = np.asarray((self._operator(0.0, abs(sigma)) @ self._operator(shift, 0.0) @ X.T).T)
         cols = [OX[:, :, None]]
         if self.sharpen:
             cols.append(np.gradient(np.gradient(OX, axis=1), axis=1)[:, :, None])
