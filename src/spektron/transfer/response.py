@@ -128,6 +128,9 @@ class InstrumentResponse(BaseEstimator):
                             options={"xatol": 1e-2, "fatol": 1e-12, "maxiter": 200})
             self._set(Xm, target, float(best.x[0]), float(best.x[1]))
         self._describe(Xm, Xt)
+        # keep the fitted pair's two operators only: the search's dozens are not needed again
+        fitted = {(float(self.shift_cm1_), 0.0), (0.0, float(self.broadening_cm1_))}
+        self._ops = {key: op for key, op in self._ops.items() if key in fitted}
         return self
 
     def refit_linear(self, master_X, target_X) -> "InstrumentResponse":
