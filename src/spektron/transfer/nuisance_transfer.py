@@ -460,10 +460,10 @@ class NuisanceTransfer(BaseEstimator):
         # was measured worse on the demo worlds, docs/benchmarks.md)
         rng = np.random.default_rng([int(self.seed), 0x726573])
         noise = rng.standard_normal(Xm.shape), rng.standard_normal(pm.shape)
-        self.response_check_ = self._check_response(noise)
+        mapped, mapped_pm = self._mapped(self.response_, Xm, pm, idx, noise)
+        self.response_check_ = self._check_response(noise, (mapped, mapped_pm))
         if not self.response_check_["passed"]:
             return
-        mapped, mapped_pm = self._mapped(self.response_, Xm, pm, idx, noise)
         self._master = (mapped, y)
         self._pairs = (mapped_pm, pt, py, idx)
         self.response_used_ = True
@@ -476,7 +476,7 @@ class NuisanceTransfer(BaseEstimator):
         mapped_pm[idx >= 0] = mapped[idx[idx >= 0]]  # a pair that is a calibration sample stays that sample
         return mapped, mapped_pm
 
-    def _check_response(self, noise) -> dict:
+    def _check_response(self, noise, full_mapped) -> dict:
         """Leave one pair out (its sample leaves the master set too) and predict its target
         spectrum's property from the mapped calibration — the operator's linear part refitted
         without the pair (:meth:`InstrumentResponse.refit_linear`) — and from the unmapped one,
@@ -486,7 +486,9 @@ class NuisanceTransfer(BaseEstimator):
         (docs/benchmarks.md): sugarcane micronir2200 → nirone22 passed the explained share at
         0.86 and cost 1.8× on its test set; its held-out pairs' error was 2.1× the unmapped
         one (one standard error of the difference would not have caught it, 63 ± 80). On
-        eight demo worlds the check keeps the mapping's gain (0.86× off, against 0.85×)."""
+        eight demo worlds the check keeps the mapping's gain (0.86× off, against 0.85×).
+        ``full_mapped``: the master set and pairs' master side mapped by the full operator
+        (:meth:`_mapped`), which the mapping uses if it stands."""
         Xm, y = self._master
         pm, pt, py, idx = self._pairs
         k = py.size
@@ -496,7 +498,6 @@ class NuisanceTransfer(BaseEstimator):
             nuisance = InstrumentNuisance.estimate(X, pairs=pairs, target_unlabelled=None)
             return self._calibrate(X, y_, nuisance, weight, n_components=n_components)
 
-        full_mapped = self._mapped(self.response_, Xm, pm, idx, noise)
         n_mapped = fit(full_mapped[0], y, (full_mapped[1], pt))[0].n_components
         n_plain = fit(Xm, y, (pm, pt))[0].n_components
         err_mapped, err_plain = np.empty(k), np.empty(k)
