@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
 import typer
 
 from spektron._version import __version__
+from spektron.training.allocator import keep_freed_memory
 
 app = typer.Typer(
     name="spektron",
@@ -26,6 +29,10 @@ def _root(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
 ) -> None:
     """Calibration transfer for vibrational spectroscopy (NIR, IR, Raman)."""
+    # The command owns its process: let large tensors reuse freed pages (no-op off glibc;
+    # SPEKTRON_KEEP_FREED_MEMORY=0 keeps the C library's defaults).
+    if os.environ.get("SPEKTRON_KEEP_FREED_MEMORY", "1") != "0":
+        keep_freed_memory()
 
 
 # Sub-commands, one module each (heavy imports happen inside the commands, so
