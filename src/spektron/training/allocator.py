@@ -5,15 +5,14 @@ back to the kernel when it is freed, and trims the heap's free top beyond twice 
 A CPU training step allocates and frees tensors of tens of MiB, so each step maps them
 again and the kernel zero-fills every page on first touch (on two cores, the floor of a
 D-LinOSS forward + backward at L = 1024, batch 32, fell from 28–34 ms to 19–30 ms once
-the pages were reused). PyTorch's
-CPU tuning guide answers this with jemalloc or tcmalloc preloaded; raising the two
-thresholds with ``mallopt`` gets the same reuse from the allocator already loaded, with
-no new dependency.
+the pages were reused). PyTorch's CPU tuning guide answers this with jemalloc or
+tcmalloc preloaded; raising the two thresholds with ``mallopt`` gets the same reuse from
+the allocator already loaded, with no new dependency.
 
 The ``spektron`` command applies it once at start-up (it owns that process;
-``SPEKTRON_KEEP_FREED_MEMORY=0`` turns that off). A library
-user may call :func:`keep_freed_memory` in their own script; it changes the whole
-process, so the package never applies it on import.
+``SPEKTRON_KEEP_FREED_MEMORY=0`` turns that off). A library user may call
+:func:`keep_freed_memory` in their own script; it changes the whole process, so the
+package never applies it on import.
 """
 
 from __future__ import annotations
