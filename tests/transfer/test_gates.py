@@ -1,9 +1,11 @@
-"""The two tests on unlabelled target spectra: mean shift and added covariance."""
+"""The tests on unlabelled target spectra (mean shift, added covariance) and on the pairs (association)."""
 
 import numpy as np
 import pytest
 
-from spektron.transfer.gates import additive_nuisance_gate, mean_shift_test
+from spektron.transfer.gates import additive_nuisance_gate, mean_shift_test, pair_association_test
+
+from instrument_pair import synthetic_pair
 
 
 def _hotelling(A, B, q):
@@ -78,3 +80,33 @@ def test_the_gate_draws_enough_null_roots_for_its_level():
     assert not few["passed"] and few["p_added"] == 1 / 301
     lost = additive_nuisance_gate(A, 0.3 * added, components=5, level=0.001, lost_level=0.01)
     assert not lost["passed"] and lost["p_lost"] < 0.01
+
+
+def test_the_pair_association_test_tells_a_transforming_instrument_from_an_additive_one():
+    """A target that shifts, broadens and rescales (``synthetic_pair``) changes each spectrum
+    by what it contains: every group of six pairs passes, at the smallest p-value the 720
+    permutations allow or the next. A target that adds an offset and random baselines does
+    not: the permutation p-value is then exactly uniform, measured here over 30 groups."""
+    X, T, _ = synthetic_pair(n=180, seed=0)
+    groups = [slice(i, i + 6) for i in range(0, 180, 6)]
+    for g in groups[:9]:
+        result = pair_association_test(X[g], T[g])
+        assert result["passed"] and result["exact"] and result["permutations"] == 720
+        assert result["p"] <= 2 / 720 + 1e-12
+    rng = np.random.default_rng(1)
+    t = np.linspace(-1, 1, X.shape[1])
+    A = X + 0.1 + rng.normal(0, 0.05, (180, 1)) * t + rng.normal(0, 0.05, (180, 1)) * t**2
+    ps = np.array([pair_association_test(X[g], A[g])["p"] for g in groups])
+    assert np.mean(ps < 0.05) <= 0.2 and 0.3 < ps.mean() < 0.7
+
+
+def test_the_pair_association_test_says_what_few_pairs_allow():
+    X, T, _ = synthetic_pair(n=12, seed=0)
+    assert pair_association_test(X[:2], T[:2]) == {"passed": False, "k": 2, "p": pytest.approx(np.nan, nan_ok=True),
+                                                    "reason": "fewer than 3 pairs"}
+    three = pair_association_test(X[:3], T[:3])
+    assert three["permutations"] == 6 and three["p"] >= 1 / 6 and not three["passed"]  # 3! orders: p ≥ 1/6
+    ten = pair_association_test(X[:10], T[:10], seed=3)
+    assert not ten["exact"] and ten["permutations"] == 1000 and ten["passed"]
+    assert pair_association_test(X[:10], T[:10], seed=3) == ten  # random orders, fixed by the seed
+

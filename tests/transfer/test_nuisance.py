@@ -200,3 +200,19 @@ def test_with_too_few_pairs_their_error_is_read_off_the_disagreement():
     assert flat.derived_offset(b, y_var=0.04, model_mse=0.0, pair_nuisance=None, few_pairs="disagreement")[0] == 0.0
     with pytest.raises(ValueError, match="few_pairs must be"):
         nuis.derived_offset(b, y_var=0.04, model_mse=0.0, pair_nuisance=None, few_pairs="pairs")
+
+
+def test_the_pairs_mean_difference_as_nuisance_is_the_uncentred_scatter():
+    rng = np.random.default_rng(0)
+    Xm = rng.standard_normal((20, 12))
+    pm, pt = Xm[:5], Xm[:5] + 0.3 + 0.1 * rng.standard_normal((5, 12))
+    D = pt - pm
+    offset = InstrumentNuisance.estimate(Xm, pairs=(pm, pt))
+    nuisance = InstrumentNuisance.estimate(Xm, pairs=(pm, pt), pair_mean="nuisance")
+    Dc = D - D.mean(axis=0)
+    np.testing.assert_allclose(offset.F_pairs @ offset.F_pairs.T, Dc.T @ Dc / 4, atol=1e-12)
+    np.testing.assert_allclose(nuisance.F_pairs @ nuisance.F_pairs.T, D.T @ D / 4, atol=1e-12)
+    np.testing.assert_allclose(nuisance.mean_pairs, offset.mean_pairs)  # the offset's estimate is kept
+    with pytest.raises(ValueError, match="pair_mean must be 'offset' or 'nuisance'"):
+        InstrumentNuisance.estimate(Xm, pairs=(pm, pt), pair_mean="auto")
+

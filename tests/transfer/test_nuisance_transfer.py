@@ -355,3 +355,29 @@ def test_without_a_gain_the_pairs_slope_leaves_the_calibration_alone(kind):
     assert np.allclose(est.predict(Xt), additive.predict(Xt), rtol=0, atol=0.01 * np.std(yt))
     two = NuisanceTransfer().fit(Xm, y, pairs=tuple(p[:2] for p in pairs), target_unlabelled=Xu)
     assert two.pair_gain_ is None
+
+
+def test_the_pairs_mean_difference_is_an_offset_unless_asked_and_their_differences_follow_the_chemistry():
+    """By default the pairs' mean difference is an offset and their association is not
+    tested. With ``pair_mean="auto"``: a target that shifts and broadens (the instrument
+    response off, so the pairs show it raw) makes the six pairs' differences follow their
+    spectra, and the fit is the ``"nuisance"`` one; random baselines do not, and the fit is
+    the default one."""
+    X, T, y = synthetic_pair(n=60, seed=1)
+    pairs = (X[:6], T[:6], y[:6])
+    fit = lambda **kw: NuisanceTransfer(response="off", **kw).fit(  # noqa: E731
+        X[:40], y[:40], axis=AXIS, unit="nm", pairs=pairs, target_unlabelled=T[40:])
+    default = fit()
+    assert default.pair_mean_ == "offset" and default.pair_association_ is None
+    auto = fit(pair_mean="auto")
+    assert auto.pair_mean_ == "nuisance" and auto.pair_association_["p"] < 0.05
+    np.testing.assert_allclose(auto.predict(T[40:]), fit(pair_mean="nuisance").predict(T[40:]))
+    Xm, y, pairs, Xu, Xt, _ = _world("nuisance", k=6, n_u=30)
+    auto = NuisanceTransfer(pair_mean="auto").fit(Xm, y, pairs=pairs, target_unlabelled=Xu)
+    assert auto.pair_mean_ == "offset" and not auto.pair_association_["passed"]
+    np.testing.assert_allclose(auto.predict(Xt), NuisanceTransfer().fit(Xm, y, pairs=pairs, target_unlabelled=Xu).predict(Xt))
+    with pytest.raises(ValueError, match="pair_mean must be 'auto', 'offset' or 'nuisance'"):
+        NuisanceTransfer(pair_mean="mean").fit(Xm, y)
+    with pytest.raises(ValueError, match="association_level must lie strictly between 0 and 1"):
+        NuisanceTransfer(association_level=1.0).fit(Xm, y)
+

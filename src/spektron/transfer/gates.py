@@ -1,4 +1,4 @@
-"""Two tests that decide, inside the protocol, what unlabelled target spectra may tell.
+"""Tests that decide, inside the protocol, what unlabelled target spectra and pairs may tell.
 
 Unlabelled target spectra are spectra of *other* samples than the master calibration
 set, so every difference between the two sets mixes instrument and chemistry
@@ -13,13 +13,21 @@ explains, and are calibrated without labels:
 * :func:`additive_nuisance_gate` — does the target instrument *add* per-sample
   variance to the master's, and only add? Then the covariance excess estimates the
   instrument's nuisance covariance.
+
+One more asks the same of the transfer pairs, without their labels:
+
+* :func:`pair_association_test` — do the pairs' differences follow their chemistry? If
+  they do (a shift or broadening changes each spectrum in proportion to what it
+  contains), their mean difference is no offset that holds for other samples.
 """
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
-__all__ = ["additive_nuisance_gate", "mean_shift_test"]
+__all__ = ["additive_nuisance_gate", "mean_shift_test", "pair_association_test"]
 
 _NULL_ROOTS: dict[tuple[int, int, int, int], np.ndarray] = {}
 
@@ -109,3 +117,38 @@ def additive_nuisance_gate(master_X: np.ndarray, target_X: np.ndarray, component
     passed = p_high < level and p_low >= lost_level
     return {"passed": bool(passed), "components": q, "largest_root": float(roots[-1]), "p_added": p_high,
             "smallest_root": float(roots[0]), "p_lost": p_low}
+
+
+def pair_association_test(master_pairs: np.ndarray, target_pairs: np.ndarray, level: float = 0.05,
+                          reps: int = 999, seed: int = 0) -> dict:
+    """Do the pairs' differences follow the pairs' own spectra?
+
+    The RV coefficient between the pairs' centred master spectra and their centred
+    differences (target − master), against its distribution when the differences are
+    matched to the spectra at random: every permutation of the k pairs when there are
+    at most 7 (exact), else ``reps`` random ones. An additive nuisance (a baseline, a
+    per-sample offset, noise) is independent of the sample, so any matching is as good
+    as the true one; an instrument that transforms the chemistry (``d = (T − I) x``)
+    makes the true matching stand out. Passed (the differences follow the chemistry)
+    when p < ``level``. With k = 3 the smallest p-value is 1/6, so the test needs at
+    least four pairs to pass at 0.05.
+    """
+    A, B = np.asarray(master_pairs, dtype=float), np.asarray(target_pairs, dtype=float)
+    k = A.shape[0]
+    if k < 3:
+        return {"passed": False, "k": k, "p": float("nan"), "reason": "fewer than 3 pairs"}
+    Xc = A - A.mean(axis=0)
+    D = B - A
+    D = D - D.mean(axis=0)
+    if k <= 7:
+        orders = list(itertools.permutations(range(k)))
+    else:
+        rng = np.random.default_rng([int(seed), 0x727663])
+        orders = [tuple(range(k))] + [tuple(rng.permutation(k)) for _ in range(int(reps))]
+    GA, GB = Xc @ Xc.T, D @ D.T  # a permutation of the differences permutes GB's rows and columns
+    norm = max(float(np.sqrt(np.sum(GA * GA) * np.sum(GB * GB))), 1e-300)
+    stats = np.array([np.sum(GA * GB[np.ix_(order, order)]) for order in map(list, orders)]) / norm
+    p = float(np.mean(stats >= stats[0] * (1 - 1e-12)))
+    return {"passed": bool(p < level), "k": k, "rv": float(stats[0]), "p": p,
+            "permutations": len(orders), "exact": k <= 7}
+

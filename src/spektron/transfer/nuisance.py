@@ -137,6 +137,7 @@ class InstrumentNuisance:
         prior: np.ndarray | None = None,
         prior_weight: float = 1.0,
         unlabelled_shift: bool = True,
+        pair_mean: str = "offset",
     ) -> "InstrumentNuisance":
         """Estimate μ and Σ's pieces from the master set, the pairs and the unlabelled spectra.
 
@@ -145,7 +146,14 @@ class InstrumentNuisance:
         if k ≥ 2, else the unlabelled excess); with no data source it is unused.
         ``unlabelled_shift``: whether the unlabelled mean difference is an instrument
         offset at all (the class docstring; the transfer method tests it).
+        ``pair_mean``: ``"offset"`` — Σ from the pairs' differences centred on their mean,
+        which the offset then carries; ``"nuisance"`` — from the uncentred differences, so
+        that a calibration is made blind to the mean difference's direction as well (when
+        the differences follow the chemistry, :func:`~spektron.transfer.gates.pair_association_test`,
+        their mean holds for the pairs' samples only).
         """
+        if pair_mean not in ("offset", "nuisance"):
+            raise ValueError(f"pair_mean must be 'offset' or 'nuisance', got {pair_mean!r}")
         Xm = check_spectra(master_X, "master spectra")
         C = Xm.shape[1]
         mean_u, n_u, F_u, Uc = None, 0, np.zeros((C, 0)), None
@@ -159,7 +167,7 @@ class InstrumentNuisance:
             d = np.asarray(pairs[1], dtype=float) - np.asarray(pairs[0], dtype=float)
             mean_p, k = d.mean(axis=0), d.shape[0]
             if k >= 2:
-                F_p = (d - mean_p).T / np.sqrt(k - 1)
+                F_p = (d - (mean_p if pair_mean == "offset" else 0.0)).T / np.sqrt(k - 1)
         F_0 = np.zeros((C, 0))
         if prior is not None and prior.size and prior_weight > 0:
             reference = F_p if k >= 2 else F_u
