@@ -109,4 +109,3 @@ def test_the_pair_association_test_says_what_few_pairs_allow():
     ten = pair_association_test(X[:10], T[:10], seed=3)
     assert not ten["exact"] and ten["permutations"] == 1000 and ten["passed"]
     assert pair_association_test(X[:10], T[:10], seed=3) == ten  # random orders, fixed by the seed
-

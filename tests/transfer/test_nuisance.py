@@ -215,4 +215,3 @@ def test_the_pairs_mean_difference_as_nuisance_is_the_uncentred_scatter():
     np.testing.assert_allclose(nuisance.mean_pairs, offset.mean_pairs)  # the offset's estimate is kept
     with pytest.raises(ValueError, match="pair_mean must be 'offset' or 'nuisance'"):
         InstrumentNuisance.estimate(Xm, pairs=(pm, pt), pair_mean="auto")
-

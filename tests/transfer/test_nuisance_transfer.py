@@ -380,4 +380,3 @@ def test_the_pairs_mean_difference_is_an_offset_unless_asked_and_their_differenc
         NuisanceTransfer(pair_mean="mean").fit(Xm, y)
     with pytest.raises(ValueError, match="association_level must lie strictly between 0 and 1"):
         NuisanceTransfer(association_level=1.0).fit(Xm, y)
-

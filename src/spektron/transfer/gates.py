@@ -151,4 +151,3 @@ def pair_association_test(master_pairs: np.ndarray, target_pairs: np.ndarray, le
     p = float(np.mean(stats >= stats[0] * (1 - 1e-12)))
     return {"passed": bool(p < level), "k": k, "rv": float(stats[0]), "p": p,
             "permutations": len(orders), "exact": k <= 7}
-
