@@ -18,7 +18,6 @@ package never applies it on import.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import functools
 
 __all__ = ["keep_freed_memory"]
@@ -36,14 +35,13 @@ TRIM_THRESHOLD = 2**30
 
 @functools.lru_cache(maxsize=1)
 def _libc():
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return None
+    """The C library already loaded in this process (the allocator in use), if it is glibc;
+    no search on disk, which may spawn ``ldconfig`` at every command's start-up."""
     try:
-        libc = ctypes.CDLL(name)
-        return libc if hasattr(libc, "mallopt") and hasattr(libc, "gnu_get_libc_version") else None
-    except OSError:
+        libc = ctypes.CDLL(None)
+    except (OSError, TypeError):  # no process-wide handle (Windows)
         return None
+    return libc if hasattr(libc, "mallopt") and hasattr(libc, "gnu_get_libc_version") else None
 
 
 def keep_freed_memory(mmap_threshold: int = MMAP_THRESHOLD, trim_threshold: int = TRIM_THRESHOLD) -> bool:
