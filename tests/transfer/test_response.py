@@ -180,3 +180,107 @@ def test_bad_input_is_named():
         r.transform(Xm[:, :-1])
     with pytest.raises(ValueError, match="response must be"):
         NuisanceTransfer(response="yes").fit(Xm, np.arange(10.0))
+
+
+# ---------------------------------------------------------------- a grating instrument (nm)
+NM = np.arange(1100.0, 2500.0, 2.0)  # a NIR wavelength axis, 700 channels
+
+
+def _nir(n: int, seed: int):
+    """Mixtures of three components with broad overlapping NIR bands (σ 15–35 nm) on a sloped
+    baseline; y = the first concentration."""
+    rng = np.random.default_rng(seed)
+    centres = ((1210.0, 1450.0, 1940.0), (1730.0, 2100.0, 2310.0), (1520.0, 2050.0, 2350.0))
+    comps = np.stack([sum(np.exp(-0.5 * ((NM - c) / w) ** 2) for c, w in zip(row, (15.0, 25.0, 35.0)))
+                      for row in centres])
+    conc = rng.uniform(0.2, 1.0, (n, 3))
+    return conc @ comps + 0.1 + 0.05 * (NM - 1800.0) / 700.0, conc[:, 0]
+
+
+def _shifted(X: np.ndarray, nm: float) -> np.ndarray:
+    """X recorded by a unit whose wavelength scale reads ``nm`` too low everywhere."""
+    from scipy.interpolate import CubicSpline
+
+    return CubicSpline(NM, X, axis=1)(NM + nm)
+
+
+def test_a_shift_constant_in_nm_is_fitted_on_the_axis_scale_and_a_cm1_shift_on_the_wavenumber_scale():
+    X, _ = _nir(40, 0)
+    Xt = _shifted(X, 0.8) + 2e-4 * np.random.default_rng(1).standard_normal(X.shape)
+    r = InstrumentResponse().fit(X[:5], Xt[:5], axis=NM, unit="nm")
+    assert (r.scale_, r.shift_unit_) == ("axis", "nm")
+    assert r.shift_ == pytest.approx(-0.8, abs=0.03)  # features move 0.8 nm down the axis
+    centre = 0.5 * (NM[0] + NM[-1])
+    assert r.shift_cm1_ == pytest.approx(r.shift_ / (centre**2 * 1e-7))  # the same at the axis's centre
+    assert r.floor_ratio_ < 1.5  # nothing left but the noise
+    # in cm⁻¹ the same shift is 6.6 cm⁻¹ at 1100 nm and 1.3 at 2500: no constant fits it
+    w = InstrumentResponse(scale="wavenumber").fit(X[:5], Xt[:5], axis=NM, unit="nm")
+    left = {name: np.linalg.norm(Xt[5:] - est.transform(X[5:])) for name, est in (("axis", r), ("wavenumber", w))}
+    assert left["wavenumber"] > 3 * left["axis"]
+    # the simulated (FT-like) instrument shifts by a constant in cm⁻¹: auto keeps that scale
+    ft = SimulatedInstrument("ft", shift_cm1=-3.0, broadening_cm1=0.0, baseline_coeffs=(0.0,), gain=1.0)
+    r2 = InstrumentResponse().fit(X[:5], ft.apply(X[:5], NM, "nm", noise=False), axis=NM, unit="nm")
+    assert r2.scale_ == "wavenumber" and r2.shift_cm1_ == pytest.approx(-3.0, abs=0.1)
+    # on a wavenumber axis there is one scale only
+    Xm, Xw, _ = _pair(10)
+    assert InstrumentResponse().fit(Xm[:5], Xw[:5], axis=AXIS, unit="cm-1").scale_ == "wavenumber"
+    with pytest.raises(ValueError, match="scale must be"):
+        InstrumentResponse(scale="nm").fit(X[:5], Xt[:5], axis=NM, unit="nm")
+
+
+def test_the_floor_ratio_reads_pairs_that_differ_by_white_noise_only():
+    X, _ = _nir(30, 2)
+    rng = np.random.default_rng(3)
+    again = X + 1e-3 * rng.standard_normal(X.shape)  # the same instrument, measured again
+    r = InstrumentResponse().fit(X[:6], again[:6], axis=NM, unit="nm")
+    assert r.floor_ratio_ == pytest.approx(1.0, abs=0.3)
+    assert r.explained_loo_ < 0.5  # a share of noise explains nothing: the share alone would refuse it
+    t = np.linspace(-1, 1, NM.size)  # per-sample baselines: structure the operator cannot follow
+    based = again + rng.normal(0, 0.02, (len(X), 2)) @ np.stack([np.ones_like(t), t])
+    assert InstrumentResponse().fit(X[:6], based[:6], axis=NM, unit="nm").floor_ratio_ > 10
+    assert np.isnan(InstrumentResponse().fit(X[:2], again[:2], axis=NM, unit="nm").floor_ratio_)
+
+
+def test_a_response_saved_before_the_axis_scale_loads_and_maps_as_before():
+    import pickle
+
+    Xm, Xt, _ = _pair()
+    r = InstrumentResponse().fit(Xm[:5], Xt[:5], axis=AXIS, unit="cm-1")
+    state = r.__getstate__()
+    for key in ("scale_", "shift_", "broadening_", "shift_unit_", "floor_ratio_", "scale"):
+        state.pop(key)
+    old = InstrumentResponse.__new__(InstrumentResponse)
+    old.__setstate__(state)
+    np.testing.assert_allclose(old.transform(Xm[5:]), r.transform(Xm[5:]), rtol=1e-12)
+    again = pickle.loads(pickle.dumps(r))
+    np.testing.assert_array_equal(again.transform(Xm[5:]), r.transform(Xm[5:]))
+
+
+def _nir_mixtures(n: int, seed: int, m: int = 6):
+    """m components of three random bands each, a reference error of 0.01 on y."""
+    rng = np.random.default_rng(seed)
+    centres, widths = rng.uniform(1150, 2450, (m, 3)), rng.uniform(12, 40, (m, 3))
+    comps = np.stack([sum(np.exp(-0.5 * ((NM - c) / w) ** 2) for c, w in zip(centres[i], widths[i])) for i in range(m)])
+    conc = rng.uniform(0.2, 1.0, (n, m))
+    return conc @ comps + 0.1 + 0.05 * (NM - 1800.0) / 700.0, conc[:, 0] + 0.01 * rng.standard_normal(n)
+
+
+def test_nuisance_transfer_maps_a_grating_shift_and_leaves_a_remeasurement_as_it_was():
+    X, y = _nir_mixtures(120, 4)
+    rng = np.random.default_rng(5)
+    X = X + 2e-4 * rng.standard_normal(X.shape)
+    cal, test = np.arange(90), np.arange(90, 120)
+    for target, mapped in ((_shifted(X, 1.0) + 2e-4 * rng.standard_normal(X.shape), True),
+                           (X + 2e-4 * rng.standard_normal(X.shape), None)):
+        pairs = (X[:8], target[:8], y[:8])
+        kw = dict(axis=NM, unit="nm", pairs=pairs, target_unlabelled=target[test])
+        on = NuisanceTransfer().fit(X[cal], y[cal], **kw)
+        off = NuisanceTransfer(response="off").fit(X[cal], y[cal], **kw)
+        rmsep = [float(np.sqrt(np.mean((est.predict(target[test]) - y[test]) ** 2))) for est in (on, off)]
+        if mapped:
+            assert on.response_used_ and on.response_.scale_ == "axis"
+            assert rmsep[0] < 0.5 * rmsep[1]  # measured 0.0108 against 0.030
+        else:  # a remeasurement: whether or not the identity-like operator maps, nothing is lost
+            assert rmsep[0] < 1.05 * rmsep[1]
+    with pytest.raises(ValueError, match="response_floor"):
+        NuisanceTransfer(response_floor=-1.0).fit(X[cal], y[cal])

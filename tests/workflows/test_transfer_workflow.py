@@ -200,7 +200,11 @@ def test_the_response_line_says_what_operator_the_pairs_showed_and_whether_it_wa
     assert line(used) == ("instrument response from the pairs: shift -2.5 cm⁻¹, resolution 3.46 cm⁻¹, gain 0.95; "
                           "explains 96% of the pairs' differences, 90% out of sample → master spectra mapped through it")
     assert line(dict(used, used=False, explained=0.4, explained_loo=-1.2)).endswith(
-        "explains 40% of the pairs' differences, -120% out of sample → not used (explains too little)")
+        "explains 40% of the pairs' differences, -120% out of sample → not used (explains too little and leaves "
+        "more than white noise)")
+    # a grating unit's shift, in the axis's nm (the cm⁻¹ keys alone: a model saved before)
+    nm = dict(used, shift=-0.8, broadening=0.3, shift_unit="nm", floor_ratio=1.1)
+    assert line(nm).startswith("instrument response from the pairs: shift -0.8 nm, resolution 0.3 nm, gain 0.95;")
     check = {"mse_mapped": 0.5, "mse_unmapped": 0.25, "difference": 0.25, "difference_se": 0.1, "passed": False}
     assert line(dict(used, used=False, check=check)).endswith(
         "→ not used (it predicts held-out pairs worse: held-out pairs' MSE 0.5 mapped, 0.25 unmapped)")

@@ -215,6 +215,8 @@ def fit_transfer_model(
         summary["response"] = {"used": bool(est.response_used_), "explained": response.explained_,
                                "explained_loo": response.explained_loo_,
                                "shift_cm1": response.shift_cm1_, "broadening_cm1": response.broadening_cm1_,
+                               "shift": response.shift_, "broadening": response.broadening_,
+                               "shift_unit": response.shift_unit_, "floor_ratio": response.floor_ratio_,
                                "gain": response.gain_, "noise_sd": response.noise_sd_,
                                "check": getattr(est, "response_check_", None)}
     # what the label-free tests said: about the unlabelled spectra (why they were or were not used), the pairs' gain

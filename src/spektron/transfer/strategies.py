@@ -104,8 +104,8 @@ class NuisanceStrategy(TransferStrategy):
                  unlabelled_rule: str = "gate", shift_level: float | None = 0.01, gate_level: float = 0.001,
                  gate_lost_level: float = 0.01, spread_level: float | None = 0.001, spread_ratio: float = 2.0,
                  gain_level: float | None = 0.01, response: str = "auto", response_min_pairs: int = 3,
-                 response_level: float = 0.85, pair_mean: str = "offset", association_level: float = 0.05,
-                 checkpoint: str | None = None,
+                 response_level: float = 0.85, response_floor: float = 1.5, pair_mean: str = "offset",
+                 association_level: float = 0.05, checkpoint: str | None = None,
                  steps: int = 150, encoder_config: dict | None = None, num_threads: int | None = 2):
         self.ttt = ttt
         self.features = features
@@ -127,6 +127,7 @@ class NuisanceStrategy(TransferStrategy):
         self.response = response
         self.response_min_pairs = response_min_pairs
         self.response_level = response_level
+        self.response_floor = response_floor
         self.pair_mean = pair_mean
         self.association_level = association_level
         self.checkpoint = checkpoint

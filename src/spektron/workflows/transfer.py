@@ -80,10 +80,11 @@ class Predictions:
         elif check:
             verdict = f"not used (it predicts held-out pairs worse: {errors})"
         else:
-            verdict = "not used (explains too little)"
-        return (f"instrument response from the pairs: shift {r['shift_cm1']:+.3g} cm⁻¹, resolution "
-                f"{r['broadening_cm1']:.3g} cm⁻¹, gain {r['gain']:.3g}; explains {r['explained']:.0%} of the "
-                f"pairs' differences, {r['explained_loo']:.0%} out of sample → {verdict}")
+            verdict = "not used (explains too little and leaves more than white noise)"
+        unit = {"cm-1": "cm⁻¹"}.get(r.get("shift_unit", "cm-1"), r.get("shift_unit"))  # saved before: cm⁻¹ only
+        return (f"instrument response from the pairs: shift {r.get('shift', r['shift_cm1']):+.3g} {unit}, resolution "
+                f"{r.get('broadening', r['broadening_cm1']):.3g} {unit}, gain {r['gain']:.3g}; explains "
+                f"{r['explained']:.0%} of the pairs' differences, {r['explained_loo']:.0%} out of sample → {verdict}")
 
 
     @property
