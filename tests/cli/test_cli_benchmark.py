@@ -212,3 +212,20 @@ def test_null_adds_a_remeasured_twin_and_benchmarks_against_it(paired_dir, tmp_p
                               "--no-progress"])
     assert res.exit_code == 2 and "unknown instrument 'gamma'" in res.output and "Traceback" not in res.output
 
+
+def test_null_shift_makes_the_twin_a_second_unit_whose_axis_scale_is_off(paired_dir, tmp_path):
+    """--null alpha --null-shift 2: the twin is alpha with its axis scale 2 units off; the
+    master calibration no longer fits it as well as the twin's own, and the shift is stated."""
+    out = tmp_path / "out"
+    args = ["benchmark", str(paired_dir), "--null", "alpha", "--methods", "none,target", "--k", "0", "--split",
+            "random", "--selection", "random", "--repeats", "2", "--properties", "conc", "--no-progress"]
+    res = runner.invoke(app, args + ["--null-shift", "2", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "axis scale off by 2" in res.output
+    records = json.loads((out / "results.json").read_text())
+    mean = {m: np.mean([r["rmsep"] for r in records if r["method"] == m]) for m in ("none", "target")}
+    assert mean["none"] > 1.5 * mean["target"]
+    res = runner.invoke(app, ["benchmark", str(paired_dir), "--null-shift", "2", "--out", str(tmp_path / "o2"),
+                              "--no-progress"])
+    assert res.exit_code == 2 and "--null-shift" in res.output and "Traceback" not in res.output
+

@@ -410,6 +410,25 @@ def test_remeasured_adds_a_noisy_twin_of_one_instrument(rng):
         remeasured(twin, "a")
 
 
+def test_remeasured_with_a_shift_is_a_unit_whose_axis_scale_is_off():
+    """A band at 1500 nm on the original sits at 1500 − shift on the twin: the twin is the
+    band evaluated at ``axis + shift``, on either axis direction; a shift that is not small
+    against the axis is refused."""
+    axis = np.arange(1100.0, 1900.0, 2.0)
+    scale = np.linspace(0.5, 1.5, 5)[:, None]
+    X = scale * np.exp(-0.5 * ((axis - 1500.0) / 20.0) ** 2)
+    truth = scale * np.exp(-0.5 * ((axis + 0.7 - 1500.0) / 20.0) ** 2)
+    for order in (slice(None), slice(None, None, -1)):
+        a = SpectralData(X[:, order], axis[order], sample_ids=[f"s{i}" for i in range(5)])
+        twin = remeasured(PairedDataset(instruments={"a": a}), "a", 0.0, shift=0.7)["a-again"]
+        np.testing.assert_allclose(twin.X, truth[:, order], atol=2e-4)
+        assert np.abs(twin.X - X[:, order]).max() > 0.01  # the shift is there
+    with pytest.raises(ValueError, match="not small against the axis range"):
+        remeasured(PairedDataset(instruments={"a": a}), "a", shift=500.0)
+    with pytest.raises(ValueError, match="shift must be a finite number"):
+        remeasured(PairedDataset(instruments={"a": a}), "a", shift=float("nan"))
+
+
 def test_paired_subset_of_instruments_resamples_onto_their_own_overlap(tmp_path, rng):
     """A folder like sugarcane: two overlapping instruments and one that overlaps neither."""
     folder = write_paired(tmp_path / "mixed", rng, axes={"a": np.arange(1100.0, 1120.0, 1.0),

@@ -66,6 +66,9 @@ def benchmark(
                              "transfer method should leave the master calibration alone there (≈ none)."),
     null_noise: float = typer.Option(1e-3, "--null-noise", min=0.0, help="Noise of the --null twins, relative to "
                                      "the spectra's standard deviation."),
+    null_shift: float = typer.Option(0.0, "--null-shift", help="Axis-scale error of the --null twins, in axis units "
+                                     "(nm or cm⁻¹): the twin's channel at a holds what the instrument recorded at "
+                                     "a + shift — a second unit of the same model, its wavelength calibration off."),
     resample: bool = typer.Option(False, "--resample", help="Resample instruments on different axis grids onto their "
                                                             "common range (otherwise such data is refused)."),
     out: Path = typer.Option(..., "--out", help="Output folder: results.json, results.csv, summary.md, PNG plots."),
@@ -109,6 +112,8 @@ def benchmark(
         repeats = 1 if split == "ks" and selection == "ks" else 5
     notes: list[str] = []
     null_names = _split_list(null) or []
+    if null_shift and not null_names:
+        _fail("--null-shift shifts the --null twins: name the instruments to re-measure with --null")
     try:
         try:
             ks = [int(v) for v in _split_list(k) or []]
@@ -133,9 +138,11 @@ def benchmark(
             data = load_paired_directory(dataset, resample=resample, instruments=wanted)
             units = None
         for name in null_names:
-            data = remeasured(data, name, null_noise, seed=seed)
+            data = remeasured(data, name, null_noise, seed=seed, shift=null_shift)
+            what = (f", its axis scale off by {null_shift:g} {data.unit} (a second unit of the same model)"
+                    if null_shift else " (a same-instrument check)")
             notes.append(f"{name}{REMEASURED_SUFFIX} is {name} measured again: its spectra plus white noise at "
-                         f"{null_noise:g} × their standard deviation (a same-instrument check)")
+                         f"{null_noise:g} × their standard deviation{what}")
         if pairs is None and null_names:
             pairs = ",".join(f"{n}:{n}{REMEASURED_SUFFIX}" for n in null_names)
         if pairs is None:
