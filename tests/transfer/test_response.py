@@ -241,6 +241,32 @@ def test_the_floor_ratio_reads_pairs_that_differ_by_white_noise_only():
     assert np.isnan(InstrumentResponse().fit(X[:2], again[:2], axis=NM, unit="nm").floor_ratio_)
 
 
+def test_a_fixed_offset_beside_the_range_scaled_baseline_leaves_white_noise_only():
+    """A unit that adds the same offset to every spectrum (a detector offset), on top of a
+    grating shift and a wider bandpass: with the fixed baseline the operator is recovered and
+    leaves white noise; the range-scaled baseline alone cannot carry a constant."""
+    from scipy.ndimage import gaussian_filter1d
+
+    X, _ = _nir_mixtures(40, 6)
+    Xt = 1.02 * gaussian_filter1d(_shifted(X, 0.6), 1.0, axis=1, mode="nearest") + 0.01
+    Xt = Xt + 2e-4 * np.random.default_rng(7).standard_normal(X.shape)
+    both = InstrumentResponse().fit(X[:8], Xt[:8], axis=NM, unit="nm")
+    scaled = InstrumentResponse(fixed_baseline=False).fit(X[:8], Xt[:8], axis=NM, unit="nm")
+    assert both.shift_ == pytest.approx(-0.6, abs=0.02) and both.gain_ == pytest.approx(1.02, abs=0.005)
+    # the second-derivative term shares the blur with σ; without it σ is the filter's own (one channel, 2 nm)
+    gaussian = InstrumentResponse(sharpen=False).fit(X[:8], Xt[:8], axis=NM, unit="nm")
+    assert gaussian.broadening_ == pytest.approx(2.0, abs=0.3)
+    assert both.floor_ratio_ < 1.5 and both.explained_loo_ > 0.85
+    assert scaled.floor_ratio_ > 3 * both.floor_ratio_ and both.fixed_baseline_ and not scaled.fixed_baseline_
+    # "auto" keeps it only where it predicts each pair from the others better: the simulated
+    # instruments' baseline scales with the range, and three pairs cannot carry both
+    Xm, Xs, _ = _pair()
+    assert not InstrumentResponse().fit(Xm[:3], Xs[:3], axis=AXIS, unit="cm-1").fixed_baseline_
+    with pytest.raises(ValueError, match="fixed_baseline must be"):
+        InstrumentResponse(fixed_baseline="yes").fit(X[:8], Xt[:8], axis=NM, unit="nm")
+    np.testing.assert_allclose(both.baseline_, 0.01, atol=2e-3)  # the offset, at the mean range
+
+
 def test_a_response_saved_before_the_axis_scale_loads_and_maps_as_before():
     import pickle
 
@@ -252,6 +278,15 @@ def test_a_response_saved_before_the_axis_scale_loads_and_maps_as_before():
     old = InstrumentResponse.__new__(InstrumentResponse)
     old.__setstate__(state)
     np.testing.assert_allclose(old.transform(Xm[5:]), r.transform(Xm[5:]), rtol=1e-12)
+    # and one saved before the fixed baseline: its coefficients have no fixed part
+    plain = InstrumentResponse(fixed_baseline=False).fit(Xm[:5], Xt[:5], axis=AXIS, unit="cm-1")
+    state = plain.__getstate__()
+    for key in ("scale_", "shift_", "broadening_", "shift_unit_", "floor_ratio_", "scale", "fixed_baseline",
+                "fixed_baseline_"):
+        state.pop(key)
+    older = InstrumentResponse.__new__(InstrumentResponse)
+    older.__setstate__(state)
+    np.testing.assert_allclose(older.transform(Xm[5:]), plain.transform(Xm[5:]), rtol=1e-12)
     again = pickle.loads(pickle.dumps(r))
     np.testing.assert_array_equal(again.transform(Xm[5:]), r.transform(Xm[5:]))
 
