@@ -156,12 +156,16 @@ class InstrumentResponse(BaseEstimator):
         _, self.scale_, shift, sigma = min(fits, key=lambda fit: fit[0])
         self._set(Xm, target, shift, sigma)
         if self.fixed_baseline == "auto" and self.fixed_baseline_:
-            # each pair from the others: with fewer than three others the two baselines fit them
-            # exactly and extrapolate to the held-out one, so four pairs at least
-            with_fixed = self._loo_residual(Xm, Xt)[0] if Xm.shape[0] >= 4 else np.inf
-            self.fixed_baseline_ = False
-            self.fixed_baseline_ = bool(Xm.shape[0] >= 4 and with_fixed < self._loo_residual(Xm, Xt)[0])
-            self._set(Xm, target, shift, sigma)
+            # kept when it predicts each pair from the others better; with fewer than three
+            # others the two baselines fit them exactly and extrapolate to the held-out one
+            keep = False
+            if Xm.shape[0] >= 4:
+                with_fixed = self._loo_residual(Xm, Xt)[0]
+                self.fixed_baseline_ = False
+                keep = with_fixed < self._loo_residual(Xm, Xt)[0]
+            self.fixed_baseline_ = keep
+            if not keep:  # coef_ still holds the fit with it
+                self._set(Xm, target, shift, sigma)
         self._describe(Xm, Xt)
         # keep the fitted pair's two operators only: the search's dozens are not needed again
         fitted = {(self._op_unit, float(self.shift_), 0.0), (self._op_unit, 0.0, float(self.broadening_))}
@@ -177,7 +181,7 @@ class InstrumentResponse(BaseEstimator):
         """Grid then Nelder–Mead over (δ, σ) in one scale; returns (residual, scale, δ, σ)."""
         self.scale_ = scale
         # the ranges are stated in cm⁻¹; in nm they are the same at the axis's centre
-        factor = self._nm_per_cm1() if self._op_unit == "cm-1" and self.unit_ == "nm" else 1.0
+        factor = self._per_cm1()
         max_shift, max_sigma = self.max_shift_cm1 * factor, self.max_broadening_cm1 * factor
         target = Xt.reshape(-1)
         scale_ss = max(float(target @ target), 1e-300)
@@ -186,15 +190,15 @@ class InstrumentResponse(BaseEstimator):
             return self._solve(Xm, target, *params)[0] / scale_ss
 
         grid = [(d, s) for d in np.linspace(-max_shift, max_shift, 17) for s in np.linspace(0.0, max_sigma, 6)]
-        self._set(Xm, target, *min(grid, key=loss))
+        residual = self._set(Xm, target, *min(grid, key=loss))
         if self.refine_above is None or self._explained(Xm, Xt) >= self.refine_above:
             # up to twice the grid's box: a shift just beyond the grid is still found, while pairs
             # that show no operator do not send the optimiser far off chasing their baselines
             best = minimize(loss, np.array([self.shift_, self.broadening_]), method="Nelder-Mead",
                             bounds=[(-2.0 * max_shift, 2.0 * max_shift), (0.0, 2.0 * max_sigma)],
                             options={"xatol": 1e-2 * factor, "fatol": 1e-12, "maxiter": 200})
-            self._set(Xm, target, float(best.x[0]), float(best.x[1]))
-        return self._solve(Xm, target, self.shift_, self.broadening_)[0], scale, self.shift_, self.broadening_
+            residual = self._set(Xm, target, float(best.x[0]), float(best.x[1]))
+        return residual, scale, self.shift_, self.broadening_
 
     @property
     def _op_unit(self) -> str:
@@ -202,8 +206,16 @@ class InstrumentResponse(BaseEstimator):
         converted to cm⁻¹ there), and the axis values as they stand for the axis scale."""
         return "cm-1" if self.scale_ == "axis" else self.unit_
 
-    def _nm_per_cm1(self) -> float:
-        """nm per cm⁻¹ at the axis's centre (Δλ = λ² Δν · 1e-7)."""
+    @property
+    def _in_nm(self) -> bool:
+        """Whether δ and σ are in nm: the axis scale on a wavelength axis."""
+        return self.scale_ == "axis" and self.unit_ == "nm"
+
+    def _per_cm1(self) -> float:
+        """Units of the fitted δ and σ per cm⁻¹: nm per cm⁻¹ at the axis's centre when they are
+        in nm (Δλ = λ² Δν · 1e-7), else 1."""
+        if not self._in_nm:
+            return 1.0
         centre = 0.5 * (float(self.axis_.min()) + float(self.axis_.max()))
         return centre * centre * 1e-7
 
@@ -265,11 +277,12 @@ class InstrumentResponse(BaseEstimator):
             cache[key] = op
         return op
 
-    def _set(self, X: np.ndarray, target: np.ndarray, shift: float, sigma: float) -> None:
-        _, coef = self._solve(X, target, shift, sigma)
+    def _set(self, X: np.ndarray, target: np.ndarray, shift: float, sigma: float) -> float:
+        """Fit the linear part at (δ, σ) and keep it; returns the residual sum of squares."""
+        residual, coef = self._solve(X, target, shift, sigma)
         self.shift_, self.broadening_ = float(shift), abs(float(sigma))
-        self.shift_unit_ = "nm" if self._op_unit == "cm-1" and self.unit_ == "nm" else "cm-1"
-        per = self._nm_per_cm1() if self.shift_unit_ == "nm" else 1.0
+        per = self._per_cm1()
+        self.shift_unit_ = "nm" if self._in_nm else "cm-1"
         self.shift_cm1_, self.broadening_cm1_ = self.shift_ / per, self.broadening_ / per
         self.coef_ = coef
         self.gain_ = float(coef[0])
@@ -277,6 +290,7 @@ class InstrumentResponse(BaseEstimator):
         # at the mean range the scaled and the fixed baseline add up
         parts = coef[2 if self.sharpen else 1:].reshape(-1, self._legendre.shape[1])
         self.baseline_ = self._legendre @ parts.sum(axis=0)
+        return residual
 
     def _explained(self, Xm: np.ndarray, Xt: np.ndarray) -> float:
         """1 − (centred residual) / (centred pair difference), summed over pairs and channels."""
