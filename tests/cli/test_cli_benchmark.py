@@ -228,4 +228,11 @@ def test_null_shift_makes_the_twin_a_second_unit_whose_axis_scale_is_off(paired_
     res = runner.invoke(app, ["benchmark", str(paired_dir), "--null-shift", "2", "--out", str(tmp_path / "o2"),
                               "--no-progress"])
     assert res.exit_code == 2 and "--null-shift" in res.output and "Traceback" not in res.output
+    # a stretch on top: stated with the shift at the two ends, and the twin differs from the shifted one
+    res = runner.invoke(app, args + ["--null-shift", "2", "--null-stretch", "1", "--out", str(tmp_path / "o3")])
+    assert res.exit_code == 0, res.output
+    assert "axis scale off by 2" in res.output and "1 to 3 at its ends" in res.output
+    stretched = json.loads((tmp_path / "o3" / "results.json").read_text())
+    assert [r["rmsep"] for r in stretched if r["method"] == "none"] != [r["rmsep"] for r in records
+                                                                      if r["method"] == "none"]
 

@@ -427,6 +427,29 @@ def test_remeasured_with_a_shift_is_a_unit_whose_axis_scale_is_off():
         remeasured(PairedDataset(instruments={"a": a}), "a", shift=500.0)
     with pytest.raises(ValueError, match="shift must be a finite number"):
         remeasured(PairedDataset(instruments={"a": a}), "a", shift=float("nan"))
+    with pytest.raises(ValueError, match="stretch must be a finite number"):
+        remeasured(PairedDataset(instruments={"a": a}), "a", stretch=float("inf"))
+
+
+def test_remeasured_with_a_stretch_moves_each_band_by_the_shift_at_its_place_on_the_axis():
+    """Stretch S on 1100–1898 nm: the twin reads the original at a + shift + S·t(a), t from −1
+    at 1100 nm to +1 at 1898 nm, so a band at 1200 nm moves by −(shift − 0.749 S) and one at
+    1800 nm by −(shift + 0.754 S) — on either axis direction."""
+    axis = np.arange(1100.0, 1900.0, 2.0)
+    centres = np.array([1200.0, 1800.0])
+    X = np.exp(-0.5 * ((axis[None, :] - centres[:, None]) / 15.0) ** 2)
+    position = (2.0 * axis - (1100.0 + 1898.0)) / 798.0
+    moved = axis + 0.2 + 0.6 * position
+    truth = np.exp(-0.5 * ((moved[None, :] - centres[:, None]) / 15.0) ** 2)
+    for order in (slice(None), slice(None, None, -1)):
+        a = SpectralData(X[:, order], axis[order], sample_ids=["low", "high"])
+        twin = remeasured(PairedDataset(instruments={"a": a}), "a", 0.0, shift=0.2, stretch=0.6)["a-again"]
+        np.testing.assert_allclose(twin.X, truth[:, order], atol=2e-4)
+        peaks = axis[order][np.argmax(twin.X, axis=1)]
+        # with shift 0.2 and S 0.6 the low band moves up by 0.25 nm and the high one down by 0.65 nm
+        assert peaks[0] == 1200.0 and peaks[1] == 1800.0
+        assert twin.X[0, list(axis[order]).index(1202.0)] > twin.X[0, list(axis[order]).index(1198.0)]
+        assert twin.X[1, list(axis[order]).index(1798.0)] > twin.X[1, list(axis[order]).index(1802.0)]
 
 
 def test_paired_subset_of_instruments_resamples_onto_their_own_overlap(tmp_path, rng):

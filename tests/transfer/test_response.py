@@ -213,9 +213,11 @@ def test_a_shift_constant_in_nm_is_fitted_on_the_axis_scale_and_a_cm1_shift_on_t
     centre = 0.5 * (NM[0] + NM[-1])
     assert r.shift_cm1_ == pytest.approx(r.shift_ / (centre**2 * 1e-7))  # the same at the axis's centre
     assert r.floor_ratio_ < 1.5  # nothing left but the noise
-    # in cm⁻¹ the same shift is 6.6 cm⁻¹ at 1100 nm and 1.3 at 2500: no constant fits it
-    w = InstrumentResponse(scale="wavenumber").fit(X[:5], Xt[:5], axis=NM, unit="nm")
-    left = {name: np.linalg.norm(Xt[5:] - est.transform(X[5:])) for name, est in (("axis", r), ("wavenumber", w))}
+    # in cm⁻¹ the same shift is 6.6 cm⁻¹ at 1100 nm and 1.3 at 2500: no constant fits it (a
+    # stretch along the axis bends a constant cm⁻¹ shift part of the way: 1.9× the noise left)
+    a, w = (InstrumentResponse(scale=scale, stretch=False).fit(X[:5], Xt[:5], axis=NM, unit="nm")
+            for scale in ("axis", "wavenumber"))
+    left = {name: np.linalg.norm(Xt[5:] - est.transform(X[5:])) for name, est in (("axis", a), ("wavenumber", w))}
     assert left["wavenumber"] > 3 * left["axis"]
     # the simulated (FT-like) instrument shifts by a constant in cm⁻¹: auto keeps that scale
     ft = SimulatedInstrument("ft", shift_cm1=-3.0, broadening_cm1=0.0, baseline_coeffs=(0.0,), gain=1.0)
@@ -267,6 +269,48 @@ def test_a_fixed_offset_beside_the_range_scaled_baseline_leaves_white_noise_only
     np.testing.assert_allclose(both.baseline_, 0.01, atol=2e-3)  # the offset, at the mean range
 
 
+def _stretched(X: np.ndarray, nm: float, stretch: float) -> np.ndarray:
+    """X recorded by a unit whose wavelength scale reads ``nm + stretch · t`` too low, t from −1
+    at the axis's low end to +1 at its high end (a scale offset and stretched)."""
+    from scipy.interpolate import CubicSpline
+
+    t = (2.0 * NM - (NM[0] + NM[-1])) / (NM[-1] - NM[0])
+    return CubicSpline(NM, X, axis=1)(NM + nm + stretch * t)
+
+
+def test_a_stretched_wavelength_scale_is_fitted_and_leaves_white_noise_only():
+    """Shift 0.2 nm at the centre, −0.4 and +0.8 nm at the ends: with the stretch the operator
+    recovers both and leaves white noise (features move down the axis: δ and the stretch read
+    −0.2 and −0.6 nm); with a constant shift only it leaves the stretch's part, several times
+    the noise, in sample and out of it."""
+    X, _ = _nir_mixtures(40, 8)
+    Xt = _stretched(X, 0.2, 0.6) + 2e-4 * np.random.default_rng(9).standard_normal(X.shape)
+    r = InstrumentResponse().fit(X[:6], Xt[:6], axis=NM, unit="nm")
+    flat = InstrumentResponse(stretch=False).fit(X[:6], Xt[:6], axis=NM, unit="nm")
+    assert r.stretch_fitted_ and not flat.stretch_fitted_ and flat.stretch_ == 0.0
+    assert r.floor_ratio_ < 1.5 < 2.0 < flat.floor_ratio_
+    # "auto" may keep the wavenumber scale, whose constant cm⁻¹ shift already grows along a nm
+    # axis (the search runs without the stretch); in nm the numbers are the unit's own
+    nm = InstrumentResponse(scale="axis").fit(X[:6], Xt[:6], axis=NM, unit="nm")
+    assert nm.shift_ == pytest.approx(-0.2, abs=0.03) and nm.stretch_ == pytest.approx(-0.6, abs=0.03)
+    assert nm.floor_ratio_ < 1.5
+    left = {name: np.linalg.norm(Xt[6:] - est.transform(X[6:])) for name, est in (("stretch", r), ("flat", flat))}
+    assert left["flat"] > 2 * left["stretch"]
+    # "auto" tests it from three pairs on: there the stretch still predicts the third pair better
+    assert InstrumentResponse().fit(X[:3], Xt[:3], axis=NM, unit="nm").stretch_fitted_
+    # and a pair set with no stretch gives a stretch near zero when it is forced on
+    shifted = _shifted(X, 0.6) + 2e-4 * np.random.default_rng(10).standard_normal(X.shape)
+    forced = InstrumentResponse(stretch=True).fit(X[:6], shifted[:6], axis=NM, unit="nm")
+    assert forced.stretch_fitted_ and abs(forced.stretch_) < 0.03 and forced.shift_ == pytest.approx(-0.6, abs=0.03)
+    # a stretch beyond the refinement's bound on δ (2 × 8 cm⁻¹ = 5.2 nm at 1800 nm) is no
+    # stretch "auto" believes: refused there, kept when asked for
+    far = _stretched(X, 0.0, 7.0) + 2e-4 * np.random.default_rng(11).standard_normal(X.shape)
+    assert not InstrumentResponse().fit(X[:6], far[:6], axis=NM, unit="nm").stretch_fitted_
+    assert InstrumentResponse(stretch=True).fit(X[:6], far[:6], axis=NM, unit="nm").stretch_ < -5.2
+    with pytest.raises(ValueError, match="stretch must be"):
+        InstrumentResponse(stretch="linear").fit(X[:6], Xt[:6], axis=NM, unit="nm")
+
+
 def test_a_response_saved_before_the_axis_scale_loads_and_maps_as_before():
     import pickle
 
@@ -279,10 +323,10 @@ def test_a_response_saved_before_the_axis_scale_loads_and_maps_as_before():
     old.__setstate__(state)
     np.testing.assert_allclose(old.transform(Xm[5:]), r.transform(Xm[5:]), rtol=1e-12)
     # and one saved before the fixed baseline: its coefficients have no fixed part
-    plain = InstrumentResponse(fixed_baseline=False).fit(Xm[:5], Xt[:5], axis=AXIS, unit="cm-1")
+    plain = InstrumentResponse(fixed_baseline=False, stretch=False).fit(Xm[:5], Xt[:5], axis=AXIS, unit="cm-1")
     state = plain.__getstate__()
     for key in ("scale_", "shift_", "broadening_", "shift_unit_", "floor_ratio_", "scale", "fixed_baseline",
-                "fixed_baseline_"):
+                "fixed_baseline_", "stretch", "stretch_fitted_", "stretch_", "_position"):
         state.pop(key)
     older = InstrumentResponse.__new__(InstrumentResponse)
     older.__setstate__(state)

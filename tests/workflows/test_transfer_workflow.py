@@ -205,6 +205,10 @@ def test_the_response_line_says_what_operator_the_pairs_showed_and_whether_it_wa
     # a grating unit's shift, in the axis's nm (the cm⁻¹ keys alone: a model saved before)
     nm = dict(used, shift=-0.8, broadening=0.3, shift_unit="nm", floor_ratio=1.1)
     assert line(nm).startswith("instrument response from the pairs: shift -0.8 nm, resolution 0.3 nm, gain 0.95;")
+    assert line(dict(nm, stretch=0.0, axis_unit="nm")) == line(nm)  # no stretch fitted: not mentioned
+    assert line(dict(nm, shift=-0.2, stretch=-0.6, axis_unit="nm")).startswith(
+        "instrument response from the pairs: shift -0.2 nm plus a stretch of -0.6 nm at the axis's high end (the "
+        "opposite at its low end), resolution 0.3 nm, gain 0.95;")
     check = {"mse_mapped": 0.5, "mse_unmapped": 0.25, "difference": 0.25, "difference_se": 0.1, "passed": False}
     assert line(dict(used, used=False, check=check)).endswith(
         "→ not used (it predicts held-out pairs worse: held-out pairs' MSE 0.5 mapped, 0.25 unmapped)")

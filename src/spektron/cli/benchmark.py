@@ -69,6 +69,9 @@ def benchmark(
     null_shift: float = typer.Option(0.0, "--null-shift", help="Axis-scale error of the --null twins, in axis units "
                                      "(nm or cm⁻¹): the twin's channel at a holds what the instrument recorded at "
                                      "a + shift — a second unit of the same model, its wavelength calibration off."),
+    null_stretch: float = typer.Option(0.0, "--null-stretch", help="A further axis-scale error of the --null twins "
+                                       "that grows along the axis: 0 at its centre, -S at its low end, +S at its "
+                                       "high end (axis units) — a wavelength scale stretched as well as offset."),
     resample: bool = typer.Option(False, "--resample", help="Resample instruments on different axis grids onto their "
                                                             "common range (otherwise such data is refused)."),
     out: Path = typer.Option(..., "--out", help="Output folder: results.json, results.csv, summary.md, PNG plots."),
@@ -112,8 +115,8 @@ def benchmark(
         repeats = 1 if split == "ks" and selection == "ks" else 5
     notes: list[str] = []
     null_names = _split_list(null) or []
-    if null_shift and not null_names:
-        _fail("--null-shift shifts the --null twins: name the instruments to re-measure with --null")
+    if (null_shift or null_stretch) and not null_names:
+        _fail("--null-shift and --null-stretch change the --null twins: name the instruments to re-measure with --null")
     try:
         try:
             ks = [int(v) for v in _split_list(k) or []]
@@ -138,9 +141,10 @@ def benchmark(
             data = load_paired_directory(dataset, resample=resample, instruments=wanted)
             units = None
         for name in null_names:
-            data = remeasured(data, name, null_noise, seed=seed, shift=null_shift)
-            what = (f", its axis scale off by {null_shift:g} {data.unit} (a second unit of the same model)"
-                    if null_shift else " (a same-instrument check)")
+            data = remeasured(data, name, null_noise, seed=seed, shift=null_shift, stretch=null_stretch)
+            stretched = f" at its centre, {null_shift - null_stretch:g} to {null_shift + null_stretch:g} at its ends"
+            what = (f", its axis scale off by {null_shift:g} {data.unit}{stretched if null_stretch else ''} "
+                    "(a second unit of the same model)" if null_shift or null_stretch else " (a same-instrument check)")
             notes.append(f"{name}{REMEASURED_SUFFIX} is {name} measured again: its spectra plus white noise at "
                          f"{null_noise:g} × their standard deviation{what}")
         if pairs is None and null_names:

@@ -127,13 +127,15 @@ REMEASURED_SUFFIX = "-again"
 
 
 def remeasured(data: PairedDataset, instrument: str, relative_noise: float = 1e-3, seed: int = 0,
-               shift: float = 0.0) -> PairedDataset:
+               shift: float = 0.0, stretch: float = 0.0) -> PairedDataset:
     """``data`` with one more instrument: ``instrument`` measured again — its spectra plus
     white noise at ``relative_noise`` × their overall standard deviation — named
     ``<instrument>-again``. With ``shift`` (axis units), the twin is a second unit whose
     axis scale is off by that much: its channel at axis value ``a`` holds what the original
     recorded at ``a + shift`` (cubic-spline interpolation), the commonest difference between
-    two grating spectrometers of one model.
+    two grating spectrometers of one model. ``stretch`` (axis units) adds a shift that grows
+    linearly along the axis: ``a + shift + stretch · t(a)``, ``t`` running from −1 at the
+    axis's low end to +1 at its high end — a wavelength scale stretched as well as offset.
 
     A same-instrument check on real spectra. Real paired sets differ by far more than
     chemistry sampling, so they never ask what a transfer method does when the target *is*
@@ -146,20 +148,24 @@ def remeasured(data: PairedDataset, instrument: str, relative_noise: float = 1e-
                          f"available: {', '.join(data.instruments)}")
     if not (np.isfinite(relative_noise) and relative_noise >= 0):
         raise ValueError(f"relative_noise must be a finite number ≥ 0, got {relative_noise!r}")
-    if not np.isfinite(shift):
-        raise ValueError(f"shift must be a finite number (axis units), got {shift!r}")
+    for label, value in (("shift", shift), ("stretch", stretch)):
+        if not np.isfinite(value):
+            raise ValueError(f"{label} must be a finite number (axis units), got {value!r}")
     name = instrument + REMEASURED_SUFFIX
     if name in data.instruments:
         raise ValueError(f"data set {data.name!r} already has an instrument named {name!r}")
     source = data.instruments[instrument]
     rng = np.random.default_rng(seed)
     X = source.X
-    if shift:
+    if shift or stretch:
         axis = np.asarray(source.axis, dtype=float)
-        if abs(shift) >= 0.5 * float(np.ptp(axis)):
-            raise ValueError(f"shift {shift:g} is not small against the axis range {np.ptp(axis):g}")
+        if abs(shift) + abs(stretch) >= 0.5 * float(np.ptp(axis)):
+            raise ValueError(f"shift {shift:g} and stretch {stretch:g} are not small against the axis range "
+                             f"{np.ptp(axis):g}")
+        low, high = float(axis.min()), float(axis.max())
+        position = (2.0 * axis - (low + high)) / (high - low)
         order = np.argsort(axis)  # the spline needs an increasing axis; files in cm⁻¹ often run down
-        X = CubicSpline(axis[order], X[:, order], axis=1)(axis + float(shift))
+        X = CubicSpline(axis[order], X[:, order], axis=1)(axis + float(shift) + float(stretch) * position)
     X = X + float(relative_noise) * float(np.std(source.X)) * rng.standard_normal(source.X.shape)
     return replace(data, instruments={**data.instruments, name: replace(source, X=X, instrument=name)},
                    standards=dict(data.standards))

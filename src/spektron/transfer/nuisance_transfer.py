@@ -261,7 +261,8 @@ class NuisanceTransfer(BaseEstimator):
         ``"auto"``: with ``k ≥ response_min_pairs`` pairs and an axis, fit the target
         instrument's operator on them (:class:`~spektron.transfer.response.InstrumentResponse`:
         shift, resolution, gain, baseline — the simulated instruments' model, the shift and
-        resolution constant in cm⁻¹ or, on a wavelength axis, in nm) and, when it explains at
+        resolution constant in cm⁻¹ or, on a wavelength axis, in nm, and a shift that grows
+        along the axis, a stretched wavelength scale) and, when it explains at
         least ``response_level`` of the pairs' centred difference variance out of sample or
         leaves them white noise only (``response_floor``), and held-out pairs are predicted no
         worse with it (:meth:`_check_response`), calibrate on the master spectra mapped through

@@ -8,11 +8,14 @@ differences are chemistry seen through an operator, and a penalty on their covar
 blinds the calibration to that chemistry. This module fits the operator instead — the
 pretraining generator's own instrument model, relative to the master:
 
-    target_i ≈ g · B(σ) S(δ) x_i + h · (B(σ) S(δ) x_i)'' + (ptp(x_i) / mean ptp) · Σ_j c_j P_j
+    target_i ≈ g · B(σ) S(δ) x_i + h · (B(σ) S(δ) x_i)'' + s · t ⊙ (B(σ) S(δ) x_i)'
+               + (ptp(x_i) / mean ptp) · Σ_j c_j P_j
 
 (``S(δ)`` a shift by δ cm⁻¹, ``B(σ)`` a Gaussian resolution of σ cm⁻¹ — or both in nm, as a
 grating instrument's are, on a wavelength axis where that fits better (``scale``) —, the second
-derivative ``h`` a sharpening or extra blur the Gaussian cannot give, a gain ``g`` and a
+derivative ``h`` a sharpening or extra blur the Gaussian cannot give, the first derivative
+along the axis times the axis position ``t`` ∈ [−1, 1] a shift that grows along the axis — a
+grating's wavelength scale stretched as well as offset (``stretch``) —, a gain ``g`` and a
 Legendre baseline scaled by each spectrum's peak-to-peak range, as the generator scales it).
 δ and σ are found on a grid and refined (Nelder–Mead); the rest is linear least squares
 for each (δ, σ).
@@ -84,6 +87,19 @@ class InstrumentResponse(BaseEstimator):
         it predicts each pair from the others better (δ and σ found with it); with three pairs
         the two baselines fit the other two pairs' exactly and extrapolate to the third
         (always on, the demo worlds lost 19 % at k = 3, a cell 2.1×).
+    stretch : bool or "auto", default "auto"
+        Fit a shift that grows linearly along the axis (in the axis's unit: zero at its centre,
+        ``stretch_`` at its upper end), to first order: the column ``t ⊙ ∂(B S x)/∂a``. Two
+        units of one grating model differ by a wavelength scale that is offset *and* stretched
+        (its calibration is a line through reference peaks); the constant δ alone leaves the
+        stretch's part, which grows with the bands' slopes (corn m5 with its scale off by
+        0.2 nm at the centre, −0.4 and +0.8 nm at the ends: never mapped without it, mapped
+        with a floor ratio of 1.0 with it).
+        It is tried at the δ and σ the search found without it; ``"auto"``: kept when it
+        predicts each pair from the others better, from three pairs on, and, once δ and σ are
+        refined with it, no larger than the refinement's bound on δ (twice ``max_shift_cm1``,
+        in the axis's unit at its centre): a larger one is no stretch but a slope fitting other
+        structure.
     refine_above : float or None, default None
         The grid's best (δ, σ) is refined (Nelder–Mead) only when it already explains this
         share of the pairs' centred differences; None (the default) always refines. A
@@ -95,6 +111,10 @@ class InstrumentResponse(BaseEstimator):
     ----------
     scale_ : str — ``"wavenumber"`` or ``"axis"``: which model was fitted (``scale``).
     fixed_baseline_ : bool — whether the fixed baseline was fitted (``fixed_baseline``).
+    stretch_ : float — the fitted stretch, in the axis's unit (``unit_``): features move by
+        ``stretch_ · t(a)`` beyond δ, the same sign convention as ``shift_`` (positive: up the
+        axis), so ``stretch_`` is the extra shift at the axis's upper end and ``−stretch_`` at its
+        lower end; 0 when not fitted (``stretch_fitted_`` False).
     shift_, broadening_ : float — the fitted δ and σ, in ``shift_unit_`` (``"cm-1"``, or the
         axis's ``"nm"`` with the axis scale).
     shift_cm1_, broadening_cm1_ : float — the same in cm⁻¹ (at the axis's centre for the axis
@@ -116,7 +136,8 @@ class InstrumentResponse(BaseEstimator):
 
     def __init__(self, baseline_order: int = 3, max_shift_cm1: float = 8.0, max_broadening_cm1: float = 10.0,
                  scale: str = "auto", sharpen: bool = True, range_scaled_baseline: bool = True,
-                 fixed_baseline: bool | str = "auto", refine_above: float | None = None):
+                 fixed_baseline: bool | str = "auto", stretch: bool | str = "auto",
+                 refine_above: float | None = None):
         self.baseline_order = baseline_order
         self.max_shift_cm1 = max_shift_cm1
         self.max_broadening_cm1 = max_broadening_cm1
@@ -124,6 +145,7 @@ class InstrumentResponse(BaseEstimator):
         self.sharpen = sharpen
         self.range_scaled_baseline = range_scaled_baseline
         self.fixed_baseline = fixed_baseline
+        self.stretch = stretch
         self.refine_above = refine_above
 
     # ------------------------------------------------------------------ fit
@@ -139,8 +161,9 @@ class InstrumentResponse(BaseEstimator):
             raise ValueError("max_shift_cm1 and max_broadening_cm1 must be >= 0")
         if self.scale not in ("auto", "wavenumber", "axis"):
             raise ValueError(f"scale must be 'auto', 'wavenumber' or 'axis', got {self.scale!r}")
-        if self.fixed_baseline not in (True, False, "auto"):
-            raise ValueError(f"fixed_baseline must be True, False or 'auto', got {self.fixed_baseline!r}")
+        for name in ("fixed_baseline", "stretch"):
+            if getattr(self, name) not in (True, False, "auto"):
+                raise ValueError(f"{name} must be True, False or 'auto', got {getattr(self, name)!r}")
         self.axis_ = check_axis(axis, Xm.shape[1], name="pair axis")
         if not physical_axis(self.axis_):
             raise ValueError("pair axis must hold positive wavelengths or wavenumbers to fit a shift in cm-1, "
@@ -148,29 +171,59 @@ class InstrumentResponse(BaseEstimator):
         self.unit_ = normalise_unit(unit)
         t = np.linspace(-1.0, 1.0, Xm.shape[1])
         self._legendre = legendre.legvander(t, int(self.baseline_order))  # (C, order + 1)
+        low, high = float(self.axis_.min()), float(self.axis_.max())
+        self._position = (2.0 * self.axis_ - (low + high)) / (high - low)  # t(a): −1 at the axis's low end, +1 at its high
         self._ops: dict = {}
         self._range_mean = float(np.mean(np.ptp(Xm, axis=1))) if self.range_scaled_baseline else 1.0
         target = Xt.reshape(-1)
         self.fixed_baseline_ = bool(self.range_scaled_baseline and self.fixed_baseline)  # "auto": on for the search
+        self.stretch_fitted_ = False  # tried after the search, from where it ended (below)
         fits = [self._search(Xm, Xt, scale) for scale in self._scales()]
         _, self.scale_, shift, sigma = min(fits, key=lambda fit: fit[0])
         self._set(Xm, target, shift, sigma)
-        if self.fixed_baseline == "auto" and self.fixed_baseline_:
-            # kept when it predicts each pair from the others better; with fewer than three
-            # others the two baselines fit them exactly and extrapolate to the held-out one
-            keep = False
-            if Xm.shape[0] >= 4:
-                with_fixed = self._loo_residual(Xm, Xt)[0]
-                self.fixed_baseline_ = False
-                keep = with_fixed < self._loo_residual(Xm, Xt)[0]
-            self.fixed_baseline_ = keep
-            if not keep:  # coef_ still holds the fit with it
-                self._set(Xm, target, shift, sigma)
+        # with fewer than three others the two baselines fit them exactly and extrapolate to the held-out one
+        if self._keep_if_better(Xm, Xt, "fixed_baseline_", auto=self.fixed_baseline == "auto", min_pairs=4):
+            self._set(Xm, target, shift, sigma)  # coef_ still holds the fit with it
+        if self.stretch:
+            # the stretch is a linear term at the search's δ and σ, kept when it predicts held-out
+            # pairs better and then refined with them. Searched together from the start, it moved
+            # the search between the blur σ and the sharpening h, two near-equal fits of the same
+            # pairs, and the other one can predict held-out pairs worse (a demo world: 3×)
+            self.stretch_fitted_ = True
+            auto = self.stretch == "auto"
+            if not self._keep_if_better(Xm, Xt, "stretch_fitted_", auto=auto, min_pairs=3):
+                self._refine(Xm, target)  # when dropped, coef_ still holds the fit without it
+                if auto and abs(self.stretch_) > self._stretch_limit():
+                    # beyond the shifts searched the first-order term is no stretch but a slope
+                    # chasing other structure (sugarcane: −14 nm, a false pass that cost 3.8×)
+                    self.stretch_fitted_ = False
+                    self._set(Xm, target, shift, sigma)
         self._describe(Xm, Xt)
         # keep the fitted pair's two operators only: the search's dozens are not needed again
         fitted = {(self._op_unit, float(self.shift_), 0.0), (self._op_unit, 0.0, float(self.broadening_))}
         self._ops = {key: op for key, op in self._ops.items() if key in fitted}
         return self
+
+    def _keep_if_better(self, Xm: np.ndarray, Xt: np.ndarray, attr: str, auto: bool, min_pairs: int) -> bool:
+        """For an "auto" term that is in the design (``attr`` true): keep it only when it
+        predicts each pair from the others better (δ and σ as found); returns whether it was
+        dropped."""
+        if not auto or not getattr(self, attr):
+            return False
+        keep = False
+        if Xm.shape[0] >= min_pairs:
+            with_term = self._loo_residual(Xm, Xt)[0]
+            setattr(self, attr, False)
+            keep = with_term < self._loo_residual(Xm, Xt)[0]
+        setattr(self, attr, keep)
+        return not keep
+
+    def _stretch_limit(self) -> float:
+        """The largest stretch kept by "auto", in the axis's unit: the refinement's bound on δ
+        (twice ``max_shift_cm1``), at the axis's centre for a wavelength axis."""
+        centre = 0.5 * (float(self.axis_.min()) + float(self.axis_.max()))
+        per_cm1 = centre * centre * 1e-7 if self.unit_ == "nm" else 1.0
+        return 2.0 * float(self.max_shift_cm1) * per_cm1
 
     def _scales(self) -> list[str]:
         if self.scale != "auto":
@@ -192,13 +245,21 @@ class InstrumentResponse(BaseEstimator):
         grid = [(d, s) for d in np.linspace(-max_shift, max_shift, 17) for s in np.linspace(0.0, max_sigma, 6)]
         residual = self._set(Xm, target, *min(grid, key=loss))
         if self.refine_above is None or self._explained(Xm, Xt) >= self.refine_above:
-            # up to twice the grid's box: a shift just beyond the grid is still found, while pairs
-            # that show no operator do not send the optimiser far off chasing their baselines
-            best = minimize(loss, np.array([self.shift_, self.broadening_]), method="Nelder-Mead",
-                            bounds=[(-2.0 * max_shift, 2.0 * max_shift), (0.0, 2.0 * max_sigma)],
-                            options={"xatol": 1e-2 * factor, "fatol": 1e-12, "maxiter": 200})
-            residual = self._set(Xm, target, float(best.x[0]), float(best.x[1]))
+            residual = self._refine(Xm, target)
         return residual, scale, self.shift_, self.broadening_
+
+    def _refine(self, Xm: np.ndarray, target: np.ndarray) -> float:
+        """Nelder–Mead over (δ, σ) from the current fit, up to twice the grid's box: a shift just
+        beyond the grid is still found, while pairs that show no operator do not send the
+        optimiser far off chasing their baselines. Keeps the result; returns its residual."""
+        factor = self._per_cm1()
+        max_shift, max_sigma = self.max_shift_cm1 * factor, self.max_broadening_cm1 * factor
+        scale_ss = max(float(target @ target), 1e-300)
+        best = minimize(lambda params: self._solve(Xm, target, *params)[0] / scale_ss,
+                        np.array([self.shift_, self.broadening_]), method="Nelder-Mead",
+                        bounds=[(-2.0 * max_shift, 2.0 * max_shift), (0.0, 2.0 * max_sigma)],
+                        options={"xatol": 1e-2 * factor, "fatol": 1e-12, "maxiter": 200})
+        return self._set(Xm, target, float(best.x[0]), float(best.x[1]))
 
     @property
     def _op_unit(self) -> str:
@@ -262,6 +323,12 @@ class InstrumentResponse(BaseEstimator):
             self.fixed_baseline = False
         if "coef_" in state and "fixed_baseline_" not in state:
             self.fixed_baseline_ = False
+        if "stretch" not in state:  # saved before the stretch existed: fitted without it
+            self.stretch = False
+        if "coef_" in state and "stretch_fitted_" not in state:
+            self.stretch_fitted_, self.stretch_ = False, 0.0
+            low, high = float(self.axis_.min()), float(self.axis_.max())
+            self._position = (2.0 * self.axis_ - (low + high)) / (high - low)
 
     def _operator(self, shift: float, sigma: float):
         """The generator's own operator for a pure shift (σ = 0) or a pure resolution (δ = 0),
@@ -287,8 +354,13 @@ class InstrumentResponse(BaseEstimator):
         self.coef_ = coef
         self.gain_ = float(coef[0])
         self.sharpen_ = float(coef[1]) if self.sharpen else 0.0
+        first = 2 if self.sharpen else 1
+        self.stretch_ = 0.0
+        if self.stretch_fitted_:  # g·Ox + c·t·(Ox)' ≈ g·(Ox)(a + (c/g)·t): features moved by −(c/g)·t
+            self.stretch_ = float(-coef[first] / coef[0]) if coef[0] != 0 else 0.0
+            first += 1
         # at the mean range the scaled and the fixed baseline add up
-        parts = coef[2 if self.sharpen else 1:].reshape(-1, self._legendre.shape[1])
+        parts = coef[first:].reshape(-1, self._legendre.shape[1])
         self.baseline_ = self._legendre @ parts.sum(axis=0)
         return residual
 
@@ -317,13 +389,16 @@ class InstrumentResponse(BaseEstimator):
 
     def _design(self, X: np.ndarray, shift: float, sigma: float) -> np.ndarray:
         """(n, C, p): per spectrum, the columns the coefficients multiply — the operator's
-        output, its second derivative (``sharpen``), the range-scaled Legendre baseline and the
-        fixed one (``fixed_baseline``)."""
+        output, its second derivative (``sharpen``), its first derivative along the axis times
+        the axis position (``stretch``), the range-scaled Legendre baseline and the fixed one
+        (``fixed_baseline``)."""
         # the generator's own operator: shift, then Gaussian resolution (the grid reuses each σ)
         OX = np.asarray((self._operator(0.0, abs(sigma)) @ self._operator(shift, 0.0) @ X.T).T)
         cols = [OX[:, :, None]]
         if self.sharpen:
             cols.append(np.gradient(np.gradient(OX, axis=1), axis=1)[:, :, None])
+        if self.stretch_fitted_:
+            cols.append((self._position * np.gradient(OX, self.axis_, axis=1))[:, :, None])
         cols.append(self._weights(X)[:, None, None] * self._legendre[None, :, :])
         if self.fixed_baseline_:
             cols.append(np.broadcast_to(self._legendre, (X.shape[0],) + self._legendre.shape))

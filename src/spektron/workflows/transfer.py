@@ -81,9 +81,12 @@ class Predictions:
             verdict = f"not used (it predicts held-out pairs worse: {errors})"
         else:
             verdict = "not used (explains too little and leaves more than white noise)"
-        unit = {"cm-1": "cm⁻¹"}.get(r.get("shift_unit", "cm-1"), r.get("shift_unit"))  # saved before: cm⁻¹ only
-        return (f"instrument response from the pairs: shift {r.get('shift', r['shift_cm1']):+.3g} {unit}, resolution "
-                f"{r.get('broadening', r['broadening_cm1']):.3g} {unit}, gain {r['gain']:.3g}; explains "
+        pretty = {"cm-1": "cm⁻¹"}
+        unit = pretty.get(r.get("shift_unit", "cm-1"), r.get("shift_unit"))  # saved before: cm⁻¹ only
+        stretch = (f" plus a stretch of {r['stretch']:+.3g} {pretty.get(r['axis_unit'], r['axis_unit'])} at the axis's "
+                   "high end (the opposite at its low end)" if r.get("stretch") else "")
+        return (f"instrument response from the pairs: shift {r.get('shift', r['shift_cm1']):+.3g} {unit}{stretch}, "
+                f"resolution {r.get('broadening', r['broadening_cm1']):.3g} {unit}, gain {r['gain']:.3g}; explains "
                 f"{r['explained']:.0%} of the pairs' differences, {r['explained_loo']:.0%} out of sample → {verdict}")
 
 
