@@ -112,8 +112,9 @@ class InstrumentResponse(BaseEstimator):
     scale_ : str — ``"wavenumber"`` or ``"axis"``: which model was fitted (``scale``).
     fixed_baseline_ : bool — whether the fixed baseline was fitted (``fixed_baseline``).
     stretch_ : float — the fitted stretch, in the axis's unit (``unit_``): features move by
-        ``stretch_ · t(a)`` beyond δ, the same sign convention as ``shift_`` (positive: up the
-        axis), so ``stretch_`` is the extra shift at the axis's upper end and ``−stretch_`` at its
+        ``stretch_ · t(a)`` beyond δ, positive up the axis (as ``shift_`` on the axis scale;
+        on the wavenumber scale of a nm axis, δ's positive direction is up in cm⁻¹, down in nm),
+        so ``stretch_`` is the extra shift at the axis's upper end and ``−stretch_`` at its
         lower end; 0 when not fitted (``stretch_fitted_`` False).
     shift_, broadening_ : float — the fitted δ and σ, in ``shift_unit_`` (``"cm-1"``, or the
         axis's ``"nm"`` with the axis scale).
