@@ -326,7 +326,7 @@ def test_a_response_saved_before_the_axis_scale_loads_and_maps_as_before():
     plain = InstrumentResponse(fixed_baseline=False, stretch=False).fit(Xm[:5], Xt[:5], axis=AXIS, unit="cm-1")
     state = plain.__getstate__()
     for key in ("scale_", "shift_", "broadening_", "shift_unit_", "floor_ratio_", "scale", "fixed_baseline",
-                "fixed_baseline_", "stretch", "stretch_fitted_", "stretch_", "_position"):
+                "fixed_baseline_", "stretch", "stretch_fitted_", "stretch_"):
         state.pop(key)
     older = InstrumentResponse.__new__(InstrumentResponse)
     older.__setstate__(state)

@@ -22,7 +22,7 @@ import numpy as np
 from scipy.interpolate import CubicSpline
 
 from spektron.data.readers import read_csv, read_table
-from spektron.data.spectra import SpectralData, common_axis
+from spektron.data.spectra import SpectralData, axis_position, common_axis
 
 PROPERTIES_FILE = "properties.csv"
 STANDARDS_SUFFIX = "_nbs"
@@ -162,10 +162,8 @@ def remeasured(data: PairedDataset, instrument: str, relative_noise: float = 1e-
         if abs(shift) + abs(stretch) >= 0.5 * float(np.ptp(axis)):
             raise ValueError(f"shift {shift:g} and stretch {stretch:g} are not small against the axis range "
                              f"{np.ptp(axis):g}")
-        low, high = float(axis.min()), float(axis.max())
-        position = (2.0 * axis - (low + high)) / (high - low)
         order = np.argsort(axis)  # the spline needs an increasing axis; files in cm⁻¹ often run down
-        X = CubicSpline(axis[order], X[:, order], axis=1)(axis + float(shift) + float(stretch) * position)
+        X = CubicSpline(axis[order], X[:, order], axis=1)(axis + float(shift) + float(stretch) * axis_position(axis))
     X = X + float(relative_noise) * float(np.std(source.X)) * rng.standard_normal(source.X.shape)
     return replace(data, instruments={**data.instruments, name: replace(source, X=X, instrument=name)},
                    standards=dict(data.standards))

@@ -43,6 +43,14 @@ def nm_to_wavenumber(values: np.ndarray) -> np.ndarray:
     return 1e7 / values
 
 
+def axis_position(axis: np.ndarray) -> np.ndarray:
+    """Each channel's place on the axis's range, from −1 at its lowest value to +1 at its
+    highest (whichever way the file runs): the variable a stretch of the scale is linear in."""
+    axis = np.asarray(axis, dtype=float)
+    low, high = float(axis.min()), float(axis.max())
+    return (2.0 * axis - (low + high)) / (high - low)
+
+
 def check_axis(axis: np.ndarray, n_channels: int | None = None, name: str = "axis") -> np.ndarray:
     """Validate a spectral axis: 1-D, finite, strictly monotonic, right length."""
     axis = np.asarray(axis, dtype=float)

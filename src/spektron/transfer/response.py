@@ -40,7 +40,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from spektron.data.instruments import SimulatedInstrument
-from spektron.data.spectra import check_axis, check_spectra, normalise_unit
+from spektron.data.spectra import axis_position, check_axis, check_spectra, normalise_unit
 
 __all__ = ["InstrumentResponse", "physical_axis"]
 
@@ -172,8 +172,6 @@ class InstrumentResponse(BaseEstimator):
         self.unit_ = normalise_unit(unit)
         t = np.linspace(-1.0, 1.0, Xm.shape[1])
         self._legendre = legendre.legvander(t, int(self.baseline_order))  # (C, order + 1)
-        low, high = float(self.axis_.min()), float(self.axis_.max())
-        self._position = (2.0 * self.axis_ - (low + high)) / (high - low)  # t(a): −1 at the axis's low end, +1 at its high
         self._ops: dict = {}
         self._range_mean = float(np.mean(np.ptp(Xm, axis=1))) if self.range_scaled_baseline else 1.0
         target = Xt.reshape(-1)
@@ -222,8 +220,7 @@ class InstrumentResponse(BaseEstimator):
     def _stretch_limit(self) -> float:
         """The largest stretch kept by "auto", in the axis's unit: the refinement's bound on δ
         (twice ``max_shift_cm1``), at the axis's centre for a wavelength axis."""
-        centre = 0.5 * (float(self.axis_.min()) + float(self.axis_.max()))
-        per_cm1 = centre * centre * 1e-7 if self.unit_ == "nm" else 1.0
+        per_cm1 = self._nm_per_cm1() if self.unit_ == "nm" else 1.0
         return 2.0 * float(self.max_shift_cm1) * per_cm1
 
     def _scales(self) -> list[str]:
@@ -234,17 +231,10 @@ class InstrumentResponse(BaseEstimator):
     def _search(self, Xm: np.ndarray, Xt: np.ndarray, scale: str) -> tuple[float, str, float, float]:
         """Grid then Nelder–Mead over (δ, σ) in one scale; returns (residual, scale, δ, σ)."""
         self.scale_ = scale
-        # the ranges are stated in cm⁻¹; in nm they are the same at the axis's centre
-        factor = self._per_cm1()
-        max_shift, max_sigma = self.max_shift_cm1 * factor, self.max_broadening_cm1 * factor
         target = Xt.reshape(-1)
-        scale_ss = max(float(target @ target), 1e-300)
-
-        def loss(params) -> float:
-            return self._solve(Xm, target, *params)[0] / scale_ss
-
+        max_shift, max_sigma = self._ranges()
         grid = [(d, s) for d in np.linspace(-max_shift, max_shift, 17) for s in np.linspace(0.0, max_sigma, 6)]
-        residual = self._set(Xm, target, *min(grid, key=loss))
+        residual = self._set(Xm, target, *min(grid, key=self._loss(Xm, target)))
         if self.refine_above is None or self._explained(Xm, Xt) >= self.refine_above:
             residual = self._refine(Xm, target)
         return residual, scale, self.shift_, self.broadening_
@@ -253,14 +243,23 @@ class InstrumentResponse(BaseEstimator):
         """Nelder–Mead over (δ, σ) from the current fit, up to twice the grid's box: a shift just
         beyond the grid is still found, while pairs that show no operator do not send the
         optimiser far off chasing their baselines. Keeps the result; returns its residual."""
-        factor = self._per_cm1()
-        max_shift, max_sigma = self.max_shift_cm1 * factor, self.max_broadening_cm1 * factor
-        scale_ss = max(float(target @ target), 1e-300)
-        best = minimize(lambda params: self._solve(Xm, target, *params)[0] / scale_ss,
-                        np.array([self.shift_, self.broadening_]), method="Nelder-Mead",
+        max_shift, max_sigma = self._ranges()
+        best = minimize(self._loss(Xm, target), np.array([self.shift_, self.broadening_]), method="Nelder-Mead",
                         bounds=[(-2.0 * max_shift, 2.0 * max_shift), (0.0, 2.0 * max_sigma)],
-                        options={"xatol": 1e-2 * factor, "fatol": 1e-12, "maxiter": 200})
+                        options={"xatol": 1e-2 * self._per_cm1(), "fatol": 1e-12, "maxiter": 200})
         return self._set(Xm, target, float(best.x[0]), float(best.x[1]))
+
+    def _ranges(self) -> tuple[float, float]:
+        """The grid's largest |δ| and σ in the fitted scale's unit: stated in cm⁻¹, the same in
+        nm at the axis's centre."""
+        factor = self._per_cm1()
+        return self.max_shift_cm1 * factor, self.max_broadening_cm1 * factor
+
+    def _loss(self, Xm: np.ndarray, target: np.ndarray):
+        """The search's objective at (δ, σ): the linear part's residual relative to the target's
+        sum of squares."""
+        scale_ss = max(float(target @ target), 1e-300)
+        return lambda params: self._solve(Xm, target, *params)[0] / scale_ss
 
     @property
     def _op_unit(self) -> str:
@@ -275,9 +274,11 @@ class InstrumentResponse(BaseEstimator):
 
     def _per_cm1(self) -> float:
         """Units of the fitted δ and σ per cm⁻¹: nm per cm⁻¹ at the axis's centre when they are
-        in nm (Δλ = λ² Δν · 1e-7), else 1."""
-        if not self._in_nm:
-            return 1.0
+        in nm, else 1."""
+        return self._nm_per_cm1() if self._in_nm else 1.0
+
+    def _nm_per_cm1(self) -> float:
+        """nm per cm⁻¹ at the (wavelength) axis's centre: Δλ = λ² Δν · 1e-7."""
         centre = 0.5 * (float(self.axis_.min()) + float(self.axis_.max()))
         return centre * centre * 1e-7
 
@@ -328,8 +329,6 @@ class InstrumentResponse(BaseEstimator):
             self.stretch = False
         if "coef_" in state and "stretch_fitted_" not in state:
             self.stretch_fitted_, self.stretch_ = False, 0.0
-            low, high = float(self.axis_.min()), float(self.axis_.max())
-            self._position = (2.0 * self.axis_ - (low + high)) / (high - low)
 
     def _operator(self, shift: float, sigma: float):
         """The generator's own operator for a pure shift (σ = 0) or a pure resolution (δ = 0),
@@ -399,7 +398,7 @@ class InstrumentResponse(BaseEstimator):
         if self.sharpen:
             cols.append(np.gradient(np.gradient(OX, axis=1), axis=1)[:, :, None])
         if self.stretch_fitted_:
-            cols.append((self._position * np.gradient(OX, self.axis_, axis=1))[:, :, None])
+            cols.append((axis_position(self.axis_) * np.gradient(OX, self.axis_, axis=1))[:, :, None])
         cols.append(self._weights(X)[:, None, None] * self._legendre[None, :, :])
         if self.fixed_baseline_:
             cols.append(np.broadcast_to(self._legendre, (X.shape[0],) + self._legendre.shape))

@@ -217,7 +217,7 @@ def fit_transfer_model(
                                "shift_cm1": response.shift_cm1_, "broadening_cm1": response.broadening_cm1_,
                                "shift": response.shift_, "broadening": response.broadening_,
                                "shift_unit": response.shift_unit_, "floor_ratio": response.floor_ratio_,
-                               "stretch": getattr(response, "stretch_", 0.0), "axis_unit": response.unit_,
+                               "stretch": response.stretch_, "axis_unit": response.unit_,
                                "gain": response.gain_, "noise_sd": response.noise_sd_,
                                "check": getattr(est, "response_check_", None)}
     # what the label-free tests said: about the unlabelled spectra (why they were or were not used), the pairs' gain
