@@ -269,7 +269,9 @@ def test_registered_strategies(name, k):
     strategy = get_method(name).fit(ctx)
     pred = strategy.predict(T[24:])
     assert pred.shape == (6,) and np.all(np.isfinite(pred))
-    est = strategy.estimator_
+    assert strategy.estimator_.views_ == ("none", "sg1:15:2")
+    assert np.allclose(pred, strategy.estimator_.view_predictions(T[24:]).mean(axis=0))
+    est = strategy.estimator_.primary_
     assert (est.nuisance_.n_unlabelled > 0) == (name == "spektron")
     if k >= 3 and name == "spektron":  # the weight is held where the master set was mapped
         assert est.selection_rule_ == ("held: the master set is mapped through the instrument response"
@@ -283,6 +285,7 @@ def test_codes_features_run_on_a_tiny_encoder():
     strategy = get_method("spektron-codes", steps=2, encoder_config=TINY, num_threads=1).fit(ctx)
     pred = strategy.predict(T[24:])
     assert pred.shape == (6,) and np.all(np.isfinite(pred))
+    assert strategy.estimator_.views_ == ("none",)  # the codes are one view
     assert strategy.estimator_.n_features_in_ == TINY["z_chem_dim"] + TINY["z_inst_dim"]
     with pytest.raises(ValueError, match="features must be one of 'spectra', 'codes', 'auto'"):
         get_method("spektron", features="pixels").fit(ctx)

@@ -156,6 +156,31 @@ def test_the_unlabelled_line_says_what_the_tests_reported():
     assert Predictions(SimpleNamespace(summary={}), "y", [], np.zeros(0), *(np.zeros(0),) * 3).unlabelled_line == ""
 
 
+def test_the_views_line_names_the_averaged_views(workspace):
+    """A fitted ``spektron`` keeps its views in the summary; the line names them, and the
+    diagnostics below it are the first view's."""
+    from types import SimpleNamespace
+
+    from spektron.workflows.transfer import Predictions
+
+    master = read_spectra(workspace / "master.csv")
+    y = np.array([float(r[1]) for r in list(csv.reader(open(workspace / "lab" / "properties.csv")))[1:41]])
+    target = read_spectra(workspace / "target.csv").X
+    model = fit_transfer_model("spektron", master.X, y, axis=master.axis, unit="nm", property_name="glucose",
+                               target_unlabelled=target)
+    assert model.summary["views"] == ["none", "sg1:15:2"] and "dropped_views" not in model.summary
+    assert model.summary["unlabelled_weight"] == model.strategy.estimator_.primary_.unlabelled_weight_
+
+    def line(summary):
+        return Predictions(SimpleNamespace(summary=summary), "y", [], np.zeros(0), *(np.zeros(0),) * 3).views_line
+
+    assert line(model.summary) == ("calibration: the mean of 2 views (the spectra, sg1:15:2), each with its own "
+                                   "nuisance model; the lines below describe the first")
+    assert line({"views": ["none", "sg1:15:2"], "dropped_views": ["sg2:21:3"]}).endswith(
+        "; dropped, too wide for these spectra: sg2:21:3; the lines below describe the first")
+    assert line({"views": ["none"]}) == line({}) == ""
+
+
 def test_the_offset_line_says_where_the_offset_came_from():
     from types import SimpleNamespace
 

@@ -75,6 +75,8 @@ def transfer_command(
     typer.echo(f"predicted {result.property_name} for {len(result.values)} target spectra with {chosen}; "
                f"wrote {out / PREDICTIONS}")
     typer.echo(result.domain_line)
+    if result.views_line:
+        typer.echo(result.views_line)
     if result.unlabelled_line:
         typer.echo(result.unlabelled_line)
     if result.response_line:

@@ -17,7 +17,7 @@ from spektron.evaluation.records import summarise
 __all__ = ["method_standing", "field_ranking", "k_trend", "standing_markdown", "ABLATIONS"]
 
 #: Variants of ``spektron`` that are ablations of it, not competitors.
-ABLATIONS = ("spektron-nottt", "spektron-codes")
+ABLATIONS = ("spektron-nottt", "spektron-codes", "spektron-single")
 
 
 def method_standing(

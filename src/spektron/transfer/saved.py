@@ -204,6 +204,11 @@ def fit_transfer_model(
                    n_unlabelled=0 if ctx.target_unlabelled_X is None else int(len(ctx.target_unlabelled_X)),
                    domain_components=domain.n_components_, t2_limits=domain.t2_limits_, q_limits=domain.q_limits_)
     est = getattr(strategy, "estimator_", None)
+    if est is not None and hasattr(est, "views_"):  # Spektron: the views averaged, the first one's diagnostics
+        summary["views"] = list(est.views_)
+        if est.dropped_views_:
+            summary["dropped_views"] = list(est.dropped_views_)
+        est = est.primary_
     for attr in ("selection_rule_", "unlabelled_weight_", "n_components_"):
         if est is not None and hasattr(est, attr):
             summary[attr.rstrip("_")] = getattr(est, attr)

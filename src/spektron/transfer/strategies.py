@@ -12,6 +12,9 @@ The method (SPEC §6, revised) — :class:`NuisanceStrategy` around
                     whose difference to ``spektron`` is what test-time training does
 ``spektron-codes``  the same on the deep encoder's codes ``[z_chem; z_inst]`` instead of the
                     spectra (the encoder as a feature map)
+``spektron-single`` the same on the raw spectra alone, one view (the method before
+                    2026-12-06): the ablation whose difference to ``spektron`` is what the
+                    second, derivative view adds
 ==================  ==========================================================================
 
 The earlier deep pipeline, kept runnable so the gain is measured in one run:
@@ -48,6 +51,7 @@ from spektron.methods.context import ModelCache, fingerprint
 from spektron.methods.registry import register_method
 from spektron.transfer.estimator import SpektronTransfer
 from spektron.transfer.nuisance_transfer import NuisanceTransfer
+from spektron.transfer.views import DEFAULT_VIEWS, ViewAveragedTransfer
 
 __all__ = ["CHECKPOINT_ENV", "NuisanceStrategy", "SpektronStrategy", "resolve_checkpoint"]
 
@@ -85,6 +89,11 @@ class NuisanceStrategy(TransferStrategy):
         what was chosen and why). ``"spectra"`` is the default: fitting an encoder costs
         seconds per fit, and on the development sets the codes won only a few cells
         (docs/benchmarks.md).
+    views : tuple of str, default :data:`~spektron.transfer.views.DEFAULT_VIEWS`
+        Linear views of the spectra, each with its own nuisance model and calibration,
+        predictions averaged (:class:`~spektron.transfer.views.ViewAveragedTransfer`):
+        the spectra and their Savitzky–Golay first derivative. ``("none",)`` is the single
+        calibration on the spectra (``spektron-single``). The codes are one view.
     checkpoint, steps, encoder_config, num_threads :
         The encoder for ``features="codes"`` (ignored for the spectra): a checkpoint, or a
         fresh model (``encoder_config`` overrides its size) adapted for ``steps`` steps.
@@ -105,10 +114,11 @@ class NuisanceStrategy(TransferStrategy):
                  gate_lost_level: float = 0.01, spread_level: float | None = 0.001, spread_ratio: float = 2.0,
                  gain_level: float | None = 0.01, response: str = "auto", response_min_pairs: int = 3,
                  response_level: float = 0.85, response_floor: float = 1.5, pair_mean: str = "offset",
-                 association_level: float = 0.05, checkpoint: str | None = None,
+                 association_level: float = 0.05, views: tuple = DEFAULT_VIEWS, checkpoint: str | None = None,
                  steps: int = 150, encoder_config: dict | None = None, num_threads: int | None = 2):
         self.ttt = ttt
         self.features = features
+        self.views = views
         self.unlabelled_weights = unlabelled_weights
         self.prior_weight = prior_weight
         self.max_components = max_components
@@ -148,10 +158,12 @@ class NuisanceStrategy(TransferStrategy):
         self.encoder_, self.estimator_ = candidates[self.features_]
 
     def _fit_on(self, features: str, context):
-        """(encoder or None, fitted NuisanceTransfer) on the spectra or on the encoder's codes."""
+        """(encoder or None, fitted :class:`~spektron.transfer.views.ViewAveragedTransfer`) on the
+        spectra (``views``) or on the encoder's codes (one view)."""
         # every parameter this strategy shares with the estimator, by name (one list to keep in step: the signature)
         shared = NuisanceTransfer._get_param_names()
-        est = NuisanceTransfer(**{key: value for key, value in self.get_params().items() if key in shared})
+        calibration = NuisanceTransfer(**{key: value for key, value in self.get_params().items() if key in shared})
+        est = ViewAveragedTransfer(views=self.views if features == "spectra" else ("none",), estimator=calibration)
         pairs = (context.transfer_master_X, context.transfer_target_X, context.transfer_y) if context.k else None
         unlabelled = context.target_unlabelled_X if self.ttt else None
         encoder = None
@@ -163,7 +175,7 @@ class NuisanceStrategy(TransferStrategy):
                                        num_threads=self.num_threads).fit(
                 context.master_X, context.master_y, axis=context.axis, unit=context.unit, pairs=pairs)
             code = functools.partial(_codes, encoder)
-            est.set_params(prior_weight=0.0).fit(
+            est.set_params(estimator__prior_weight=0.0).fit(
                 code(context.master_X), context.master_y,
                 pairs=None if pairs is None else (code(pairs[0]), code(pairs[1]), pairs[2]))
             unlabelled = None if unlabelled is None else code(unlabelled)
@@ -186,8 +198,10 @@ def _codes(encoder, X: np.ndarray) -> np.ndarray:
 def _choose_features(estimators: dict, k: int, min_pairs_loo: int) -> tuple[str, dict]:
     """Spectra or codes, inside the protocol: with enough pairs, the leave-one-pair-out
     errors of each side's chosen model (codes must beat the spectra by one standard
-    error of the paired differences); otherwise the master cross-validation error."""
-    spectra, codes = estimators["spectra"], estimators["codes"]
+    error of the paired differences); otherwise the master cross-validation error. The
+    spectra are judged by their first view's calibration (the raw spectra's, by default):
+    the average's own pair errors would need every view refitted k times."""
+    spectra, codes = estimators["spectra"].primary_, estimators["codes"].primary_
     es = spectra.loo_errors_.get(spectra.unlabelled_weight_)
     ec = codes.loo_errors_.get(codes.unlabelled_weight_)
     if k >= min_pairs_loo and es is not None and ec is not None:
@@ -205,6 +219,8 @@ register_method("spektron-nottt", functools.partial(NuisanceStrategy, ttt=False)
                 description="Spektron without test-time training (no unlabelled target spectra)")
 register_method("spektron-codes", functools.partial(NuisanceStrategy, features="codes"), requires_pairs=False,
                 description="Spektron's nuisance model + invariant PLS on the deep encoder's codes")
+register_method("spektron-single", functools.partial(NuisanceStrategy, views=("none",)), requires_pairs=False,
+                description="Spektron on the spectra alone, one view (ablation of the derivative view)")
 register_method("spektron-auto", functools.partial(NuisanceStrategy, features="auto"), requires_pairs=False,
                 description="Spektron on spectra or encoder codes, chosen inside the protocol")
 

@@ -45,6 +45,18 @@ class Predictions:
         return self.model.domain.summary(self.flags)
 
     @property
+    def views_line(self) -> str:
+        """Which views of the spectra Spektron averaged ("" for other methods and a single view)."""
+        views = self.model.summary.get("views")
+        if not views or len(views) < 2:
+            return ""
+        names = ", ".join("the spectra" if v == "none" else v for v in views)
+        dropped = self.model.summary.get("dropped_views")
+        extra = f"; dropped, too wide for these spectra: {', '.join(dropped)}" if dropped else ""
+        return (f"calibration: the mean of {len(views)} views ({names}), each with its own nuisance model{extra}; "
+                f"the lines below describe the first")
+
+    @property
     def unlabelled_line(self) -> str:
         """What Spektron made of the unlabelled target spectra and why ("" for other methods)."""
         summary = self.model.summary
