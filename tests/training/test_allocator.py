@@ -38,7 +38,9 @@ def test_freed_tensors_reuse_their_pages():
     # glibc maps each 32 MiB block afresh, so every page faults on each round; with the
     # thresholds raised the blocks come back from the heap already mapped.
     assert plain > 0.8
-    assert kept < 0.2 * plain
+    # kept: 0.05–0.15 on a quiet 2-core machine, 0.25 seen once beside a benchmark (the
+    # threshold was 0.2 then); far from the ~1.0 of every page faulting afresh either way
+    assert kept < 0.5 * plain
 
 
 @pytest.mark.parametrize("kwargs", [{"mmap_threshold": 0}, {"trim_threshold": -5}, {"mmap_threshold": 2**31}])
