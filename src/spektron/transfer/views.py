@@ -62,14 +62,13 @@ def check_views(views) -> tuple[str, ...]:
     return views
 
 
-def _window(spec: str) -> int:
-    """The widest Savitzky–Golay window of a view (1 for the raw spectra)."""
-    widths = [1]
-    for step in spec.split("+"):
-        name, *args = step.split(":")
-        if name in LINEAR_STEPS:
-            widths.append(int(args[0]) if args else (11 if name in ("sg", "smooth") else 15))
-    return max(widths)
+def _window(transform) -> int:
+    """The widest Savitzky–Golay window of a view's pipeline (1 for the raw spectra), read off
+    the built steps so that the spec's defaults live in one place
+    (:func:`~spektron.preprocessing.make_preprocessing`)."""
+    if transform is None:
+        return 1
+    return max(int(getattr(step, "window_length", 1)) for _, step in transform.steps)
 
 
 class ViewAveragedTransfer(BaseEstimator):
@@ -102,13 +101,14 @@ class ViewAveragedTransfer(BaseEstimator):
 
     def _maps(self, n_channels: int):
         views = check_views(self.views)
-        usable = [v for v in views if _window(v) <= max(n_channels // 4, 1)]
+        built = {v: make_preprocessing(v) for v in views}
+        usable = [v for v in views if _window(built[v]) <= max(n_channels // 4, 1)]
         if not usable:
             raise ValueError(f"no view fits {n_channels} channels: every one of {views!r} has a window wider than a "
                              f"quarter of them; add 'none' or a narrower window")
         self.views_ = tuple(usable)
         self.dropped_views_ = tuple(v for v in views if v not in usable)
-        self.transforms_ = [make_preprocessing(v) for v in self.views_]
+        self.transforms_ = [built[v] for v in self.views_]
 
     def _view(self, i: int, X):
         t = self.transforms_[i]
