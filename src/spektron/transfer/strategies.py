@@ -111,7 +111,7 @@ class NuisanceStrategy(TransferStrategy):
                  offset_rule: str = "derived", min_pairs_offset: int = 3, few_pairs_offset: str = "disagreement",
                  loo_raise: bool = False,
                  unlabelled_rule: str = "gate", shift_level: float | None = 0.01, gate_level: float = 0.001,
-                 gate_lost_level: float = 0.01, spread_level: float | None = 0.001, spread_ratio: float = 2.0,
+                 gate_lost_level: float = 0.01, spread_level: float | None = 0.05, spread_ratio: float = 2.0,
                  gain_level: float | None = 0.01, response: str = "auto", response_min_pairs: int = 3,
                  response_level: float = 0.85, response_floor: float = 1.5, pair_mean: str = "offset",
                  association_level: float = 0.05, views: tuple = DEFAULT_VIEWS, checkpoint: str | None = None,
