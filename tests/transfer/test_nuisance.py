@@ -7,7 +7,7 @@ from sklearn.cross_decomposition import PLSRegression
 
 from spektron.baselines.calibration import nested_pls_coefficients
 from spektron.transfer.invariant import cv_components, penalised_pls
-from spektron.transfer.nuisance import InstrumentNuisance, covariance_excess_factor, simulated_nuisance_prior
+from spektron.transfer.nuisance import InstrumentNuisance, covariance_excess_factor, excess_span, simulated_nuisance_prior
 
 C = 120
 GRID = np.linspace(0.0, 1.0, C)
@@ -112,6 +112,34 @@ def test_covariance_excess_factor_is_the_positive_part_of_the_difference():
     w, V = np.linalg.eigh(D)
     ref = (V * np.maximum(w, 0)) @ V.T
     np.testing.assert_allclose(F @ F.T, ref, atol=1e-10)
+
+
+def test_a_shared_span_gives_every_subsets_excess_exactly():
+    """Leave-one-pair-out and the unlabelled cross-fit reuse the whole sets' basis: for any
+    subsets of them the excess is the fresh SVD's, more channels than spectra as in NIR."""
+    rng = np.random.default_rng(4)
+    A = rng.standard_normal((30, 8)) @ rng.standard_normal((8, 50)) + 0.1 * rng.standard_normal((30, 50))
+    B = A[:12] * 1.3 + rng.standard_normal((12, 50)) * np.linspace(0.0, 1.0, 50)
+    span = excess_span(A, B)
+    assert span.shape == (50, 40) and np.allclose(span.T @ span, np.eye(40))  # 30 + 12 spectra, two means
+    for a, b in ((A, B), (A[1:], B), (np.delete(A, 7, axis=0), B[3:]), (A[::2], B[::3])):
+        fresh, shared = covariance_excess_factor(a, b), covariance_excess_factor(a, b, span=span)
+        np.testing.assert_allclose(shared @ shared.T, fresh @ fresh.T, atol=1e-10)
+        assert shared.shape[1] == fresh.shape[1]
+
+
+def test_without_the_excess_weight_zero_is_the_same_model():
+    """``unlabelled_excess=False`` skips the eigen-decomposition that weight 0 never uses:
+    Σ, the stated and the derived offsets are unchanged."""
+    Xm, y, pairs, Xu, _, _ = _nuisance_world(k=5, n_unlabelled=40)
+    full = InstrumentNuisance.estimate(Xm, pairs=pairs, target_unlabelled=Xu)
+    lean = InstrumentNuisance.estimate(Xm, pairs=pairs, target_unlabelled=Xu, unlabelled_excess=False)
+    assert full.F_unlabelled.shape[1] > 0 and lean.F_unlabelled.shape[1] == 0
+    b = np.random.default_rng(5).standard_normal(Xm.shape[1])
+    np.testing.assert_allclose(lean.covariance_factor(0.0), full.covariance_factor(0.0))
+    assert lean.offset(b, 0.0) == full.offset(b, 0.0)
+    kw = dict(y_var=1.0, model_mse=0.01, pair_nuisance=0.2)
+    assert lean.derived_offset(b, **kw)[0] == full.derived_offset(b, **kw)[0]
 
 
 def test_weights_and_offset():

@@ -77,3 +77,60 @@ def model_command(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=2)
     print_model_benchmark(result)
+
+
+def print_transfer_benchmark(result: dict[str, Any]) -> None:
+    """Render :func:`spektron.transfer.speed.run_transfer_benchmark`'s result as tables."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    table = Table(title=f"Covariance excess of a leave-one-out subset ({result['region']}, {result['channels']} channels, "
+                        f"median of {result['repeats']})")
+    for column in ("samples", "fresh SVD ms", "shared basis ms", "speed-up", "largest difference"):
+        table.add_column(column, justify="right")
+    for row in result["excess"]:
+        table.add_row(str(row["samples"]), f"{1e3 * row['fresh_s']:.1f}", f"{1e3 * row['shared_s']:.1f}",
+                      f"{row['speedup']:.1f}x", f"{row['max_difference']:.1e}")
+    console.print(table)
+    table = Table(title="One default spektron fit + predict")
+    for column in ("samples", "k", "seconds"):
+        table.add_column(column, justify="right")
+    for row in result["fits"]:
+        table.add_row(str(row["samples"]), str(row["k"]), f"{row['fit_predict_s']:.2f}")
+    console.print(table)
+
+
+@app.command("transfer")
+def transfer_command(
+    samples: str = typer.Option("80,300,650", help="Comma-separated numbers of samples (80 % calibration, 20 % test)."),
+    k: str = typer.Option("0,10", help="Comma-separated numbers of transfer pairs."),
+    repeats: int = typer.Option(3, min=1, help="Timed repetitions (the median is reported)."),
+    region: str = typer.Option("nir", help="Spectral region of the synthetic pair: 'nir' (700 channels) or 'mir' (875)."),
+    seed: int = typer.Option(0, help="Random seed (data, split and pairs)."),
+) -> None:
+    """One ``spektron`` transfer fit as the data grow: the covariance excess of a
+    leave-one-pair-out subset with a fresh SVD (the reference) and with the basis the
+    fit shares across its refits, side by side, and the whole fit + predict time per
+    number of samples and k, on a synthetic master → target pair."""
+    from rich.progress import Progress
+
+    from spektron.transfer.speed import run_transfer_benchmark
+
+    def ints(text: str, name: str) -> tuple[int, ...]:
+        try:
+            return tuple(int(v) for v in text.split(",") if v.strip())
+        except ValueError:
+            raise typer.BadParameter(f"{name} must be comma-separated integers, got {text!r}") from None
+
+    sizes, counts = ints(samples, "samples"), ints(k, "k")
+    with Progress(transient=True) as bar:
+        task = bar.add_task("timing", total=len(sizes) * len(counts))
+
+        try:
+            result = run_transfer_benchmark(sizes, counts, repeats, region=region, seed=seed,
+                                            progress=lambda label: bar.update(task, description=label, advance=1))
+        except ValueError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(code=2)
+    print_transfer_benchmark(result)

@@ -34,28 +34,46 @@ import numpy as np
 from spektron.data.instruments import draw_instruments
 from spektron.data.spectra import check_spectra
 
-__all__ = ["InstrumentNuisance", "simulated_nuisance_prior", "covariance_excess_factor", "CONSISTENCY_Z2"]
+__all__ = ["InstrumentNuisance", "simulated_nuisance_prior", "covariance_excess_factor", "excess_span",
+           "CONSISTENCY_Z2"]
 
 #: 99 % point of χ² with one degree of freedom: the largest squared disagreement, in units
 #: of its stated standard error, between the pair and the unlabelled offsets that is believed.
 CONSISTENCY_Z2 = 6.635
 
 
-def covariance_excess_factor(master_X: np.ndarray, target_X: np.ndarray, tol: float = 1e-10) -> np.ndarray:
+def excess_span(master_X: np.ndarray, target_X: np.ndarray, tol: float = 1e-10) -> np.ndarray:
+    """Orthonormal basis (C × q) of the span of both sets' centred spectra.
+
+    It holds the centred spectra of any subsets of the two sets too (each is a
+    combination of row differences), so :func:`covariance_excess_factor` of a subset —
+    leave-one-pair-out drops one master sample, the unlabelled cross-fit a fold of
+    target spectra — can reuse it instead of another SVD. With a few hundred samples
+    that SVD is most of a refit's time (``spektron bench transfer``).
+    """
+    Mc = master_X - master_X.mean(axis=0)
+    Tc = target_X - target_X.mean(axis=0)
+    _, s, Vt = np.linalg.svd(np.vstack([Mc, Tc]), full_matrices=False)
+    keep = s > tol * max(s[0], 1e-300) if s.size else np.zeros(0, dtype=bool)
+    return Vt[keep].T
+
+
+def covariance_excess_factor(master_X: np.ndarray, target_X: np.ndarray, tol: float = 1e-10,
+                             span: np.ndarray | None = None) -> np.ndarray:
     """Factor F (C × r) of the positive part of ``cov(target) − cov(master)``.
 
     Both covariances live in the span of the centred spectra (≤ n + n_u − 2 dims), so
     the difference is diagonalised there; the result equals the eigen-decomposition of
-    the full C × C difference restricted to its positive eigenvalues.
+    the full C × C difference restricted to its positive eigenvalues. ``span``: a basis
+    from :func:`excess_span` of sets that contain these (the caller's promise); any
+    directions it has beyond theirs carry a zero eigenvalue and drop out.
     """
     Mc = master_X - master_X.mean(axis=0)
     Tc = target_X - target_X.mean(axis=0)
     nm, nt = Mc.shape[0], Tc.shape[0]
     if nm < 2 or nt < 2:
         return np.zeros((master_X.shape[1], 0))
-    _, s, Vt = np.linalg.svd(np.vstack([Mc, Tc]), full_matrices=False)
-    keep = s > tol * max(s[0], 1e-300)
-    Q = Vt[keep].T  # (C, q)
+    Q = excess_span(master_X, target_X, tol) if span is None else span  # (C, q)
     Am, At = Mc @ Q, Tc @ Q
     D = At.T @ At / (nt - 1) - Am.T @ Am / (nm - 1)
     w, W = np.linalg.eigh((D + D.T) / 2)
@@ -138,6 +156,8 @@ class InstrumentNuisance:
         prior_weight: float = 1.0,
         unlabelled_shift: bool = True,
         pair_mean: str = "offset",
+        span: np.ndarray | None = None,
+        unlabelled_excess: bool = True,
     ) -> "InstrumentNuisance":
         """Estimate μ and Σ's pieces from the master set, the pairs and the unlabelled spectra.
 
@@ -151,6 +171,10 @@ class InstrumentNuisance:
         that a calibration is made blind to the mean difference's direction as well (when
         the differences follow the chemistry, :func:`~spektron.transfer.gates.pair_association_test`,
         their mean holds for the pairs' samples only).
+        ``span``: :func:`excess_span` of sets holding the master and unlabelled spectra
+        (refits on subsets of them skip its SVD). ``unlabelled_excess`` False leaves
+        ``F_unlabelled`` empty, for a caller that gives the unlabelled covariance weight 0
+        (Σ and the offset are then the same, without its eigen-decomposition).
         """
         if pair_mean not in ("offset", "nuisance"):
             raise ValueError(f"pair_mean must be 'offset' or 'nuisance', got {pair_mean!r}")
@@ -160,7 +184,8 @@ class InstrumentNuisance:
         if target_unlabelled is not None and len(target_unlabelled):
             Xu = check_spectra(target_unlabelled, "unlabelled target spectra")
             mean_u, n_u = Xu.mean(axis=0) - Xm.mean(axis=0), Xu.shape[0]
-            F_u = covariance_excess_factor(Xm, Xu)
+            if unlabelled_excess:
+                F_u = covariance_excess_factor(Xm, Xu, span=span)
             Uc = Xu - Xu.mean(axis=0)
         mean_p, k, F_p, d = None, 0, np.zeros((C, 0)), None
         if pairs is not None and len(pairs[0]):

@@ -134,7 +134,7 @@ from spektron.data.spectra import check_axis, check_spectra, normalise_unit
 from spektron.transfer.gates import additive_nuisance_gate, mean_shift_test, pair_association_test
 from spektron.transfer.inputs import check_master, check_pairs
 from spektron.transfer.invariant import PenalisedPLSFit, cv_components
-from spektron.transfer.nuisance import InstrumentNuisance, simulated_nuisance_prior
+from spektron.transfer.nuisance import InstrumentNuisance, excess_span, simulated_nuisance_prior
 from spektron.transfer.response import InstrumentResponse, physical_axis
 
 __all__ = ["NuisanceTransfer", "additive_nuisance_gate", "mean_shift_test"]
@@ -563,11 +563,18 @@ class NuisanceTransfer(BaseEstimator):
         return {"mse_mapped": float(err_mapped.mean()), "mse_unmapped": float(err_plain.mean()),
                 "difference": mean, "difference_se": se, "passed": bool(not mean > 0.0)}
 
-    def _nuisance(self, Xm, pairs, unlabelled) -> InstrumentNuisance:
+    def _nuisance(self, Xm, pairs, unlabelled, weight: float | None = None) -> InstrumentNuisance:
+        """The nuisance model of ``Xm`` (the master set or a subset of it) and ``unlabelled``
+        (the unlabelled set or a subset), reusing the SVD basis of the whole sets; for a
+        refit at unlabelled ``weight`` 0 without the covariance excess it does not use (unless
+        it scales the prior: a prior and fewer than two pairs)."""
+        k = 0 if pairs is None else len(pairs[0])
+        prior_scaled_by_excess = self.prior_ is not None and self.prior_weight > 0 and k < 2
         return InstrumentNuisance.estimate(Xm, pairs=pairs, target_unlabelled=unlabelled, prior=self.prior_,
                                            prior_weight=float(self.prior_weight),
                                            unlabelled_shift=self.shift_test_ is None or self.shift_test_["passed"],
-                                           pair_mean=self.pair_mean_)
+                                           pair_mean=self.pair_mean_, span=self._span,
+                                           unlabelled_excess=weight is None or weight > 0 or prior_scaled_by_excess)
 
     def _calibrate(self, Xm, y, nuisance: InstrumentNuisance, weight: float, n_components: int | None = None,
                    ) -> tuple[PenalisedPLSFit, float]:
@@ -585,6 +592,9 @@ class NuisanceTransfer(BaseEstimator):
         (:meth:`_pairs_follow_chemistry`), fit again with their mean difference as nuisance."""
         Xm, _ = self._master
         Xu = self._unlabelled
+        # every nuisance model of this fit is of these sets or subsets of them (leave one
+        # pair out, the unlabelled cross-fit): one SVD basis serves them all
+        self._span = None if Xu is None else excess_span(Xm, Xu)
         self.shift_test_ = self.gate_ = self.pair_association_ = None
         self.pair_mean_ = "offset" if self.pair_mean == "auto" else self.pair_mean
         if Xu is not None and self.shift_level is not None:
@@ -818,7 +828,7 @@ class NuisanceTransfer(BaseEstimator):
         d = pt - pm
         err, readings = np.empty(k), np.empty(k)
         for i, keep, rest in _pair_folds(Xm.shape[0], idx):
-            nuis = self._nuisance(Xm[keep], (pm[rest], pt[rest]), self._unlabelled)
+            nuis = self._nuisance(Xm[keep], (pm[rest], pt[rest]), self._unlabelled, weight)
             fit, off = self._calibrate(Xm[keep], y[keep], nuis, weight, n_components=n_components)
             err[i] = (fit.predict(pt[i:i + 1])[0] - off - py[i]) ** 2
             readings[i] = (d[i] - d[rest].mean(axis=0)) @ fit.coef
@@ -844,7 +854,7 @@ class NuisanceTransfer(BaseEstimator):
             c = np.empty(n_u)
             for f in folds:
                 rest = np.setdiff1d(np.arange(n_u), f)
-                nuis = self._nuisance(Xm, pairs, Xu[rest])
+                nuis = self._nuisance(Xm, pairs, Xu[rest], w)
                 fit, _ = self._calibrate(Xm, y, nuis, w, n_components=fits[w][0].n_components)
                 pu, pmaster = Xu @ fit.coef, Xm @ fit.coef
                 # held-out excess spread of the predictions over the master's: the nuisance this model picks up
