@@ -615,6 +615,7 @@ class NuisanceTransfer(BaseEstimator):
             self._set_offset(gain)
         finally:
             self._pairs = raw
+            self._span = None  # a fitting aid (C × q): not part of the model a file keeps
 
     def _pairs_follow_chemistry(self) -> bool:
         """With ``pair_mean="auto"`` and k ≥ 3 pairs: do the pairs' differences (net of any
