@@ -243,3 +243,14 @@ def test_the_pairs_mean_difference_as_nuisance_is_the_uncentred_scatter():
     np.testing.assert_allclose(nuisance.mean_pairs, offset.mean_pairs)  # the offset's estimate is kept
     with pytest.raises(ValueError, match="pair_mean must be 'offset' or 'nuisance'"):
         InstrumentNuisance.estimate(Xm, pairs=(pm, pt), pair_mean="auto")
+
+
+def test_the_excess_is_kept_where_it_scales_the_prior():
+    """With fewer than two pairs the prior is scaled to the unlabelled excess, so
+    ``unlabelled_excess=False`` must not drop it."""
+    Xm, y, pairs, Xu, _, _ = _nuisance_world(k=1, n_unlabelled=40)
+    prior = np.linalg.qr(np.random.default_rng(6).standard_normal((Xm.shape[1], 3)))[0]
+    full = InstrumentNuisance.estimate(Xm, pairs=pairs, target_unlabelled=Xu, prior=prior)
+    lean = InstrumentNuisance.estimate(Xm, pairs=pairs, target_unlabelled=Xu, prior=prior, unlabelled_excess=False)
+    assert full.F_prior.size and np.allclose(lean.F_prior, full.F_prior)
+    np.testing.assert_allclose(lean.covariance_factor(0.0), full.covariance_factor(0.0))

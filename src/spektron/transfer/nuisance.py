@@ -174,7 +174,8 @@ class InstrumentNuisance:
         ``span``: :func:`excess_span` of sets holding the master and unlabelled spectra
         (refits on subsets of them skip its SVD). ``unlabelled_excess`` False leaves
         ``F_unlabelled`` empty, for a caller that gives the unlabelled covariance weight 0
-        (Σ and the offset are then the same, without its eigen-decomposition).
+        (Σ and the offset are then the same, without its eigen-decomposition); it is
+        computed all the same when it scales the prior (fewer than two pairs).
         """
         if pair_mean not in ("offset", "nuisance"):
             raise ValueError(f"pair_mean must be 'offset' or 'nuisance', got {pair_mean!r}")
@@ -184,7 +185,9 @@ class InstrumentNuisance:
         if target_unlabelled is not None and len(target_unlabelled):
             Xu = check_spectra(target_unlabelled, "unlabelled target spectra")
             mean_u, n_u = Xu.mean(axis=0) - Xm.mean(axis=0), Xu.shape[0]
-            if unlabelled_excess:
+            few_pairs = pairs is None or len(pairs[0]) < 2
+            scales_prior = prior is not None and prior.size and prior_weight > 0 and few_pairs
+            if unlabelled_excess or scales_prior:
                 F_u = covariance_excess_factor(Xm, Xu, span=span)
             Uc = Xu - Xu.mean(axis=0)
         mean_p, k, F_p, d = None, 0, np.zeros((C, 0)), None

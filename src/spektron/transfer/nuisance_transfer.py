@@ -566,15 +566,12 @@ class NuisanceTransfer(BaseEstimator):
     def _nuisance(self, Xm, pairs, unlabelled, weight: float | None = None) -> InstrumentNuisance:
         """The nuisance model of ``Xm`` (the master set or a subset of it) and ``unlabelled``
         (the unlabelled set or a subset), reusing the SVD basis of the whole sets; for a
-        refit at unlabelled ``weight`` 0 without the covariance excess it does not use (unless
-        it scales the prior: a prior and fewer than two pairs)."""
-        k = 0 if pairs is None else len(pairs[0])
-        prior_scaled_by_excess = self.prior_ is not None and self.prior_weight > 0 and k < 2
+        refit at unlabelled ``weight`` 0 without the covariance excess it does not use."""
         return InstrumentNuisance.estimate(Xm, pairs=pairs, target_unlabelled=unlabelled, prior=self.prior_,
                                            prior_weight=float(self.prior_weight),
                                            unlabelled_shift=self.shift_test_ is None or self.shift_test_["passed"],
                                            pair_mean=self.pair_mean_, span=self._span,
-                                           unlabelled_excess=weight is None or weight > 0 or prior_scaled_by_excess)
+                                           unlabelled_excess=weight is None or weight > 0)
 
     def _calibrate(self, Xm, y, nuisance: InstrumentNuisance, weight: float, n_components: int | None = None,
                    ) -> tuple[PenalisedPLSFit, float]:
