@@ -570,7 +570,7 @@ class NuisanceTransfer(BaseEstimator):
         return InstrumentNuisance.estimate(Xm, pairs=pairs, target_unlabelled=unlabelled, prior=self.prior_,
                                            prior_weight=float(self.prior_weight),
                                            unlabelled_shift=self.shift_test_ is None or self.shift_test_["passed"],
-                                           pair_mean=self.pair_mean_, span=self._span,
+                                           pair_mean=self.pair_mean_, span=getattr(self, "_span", None),
                                            unlabelled_excess=weight is None or weight > 0)
 
     def _calibrate(self, Xm, y, nuisance: InstrumentNuisance, weight: float, n_components: int | None = None,
