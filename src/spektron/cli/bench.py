@@ -1,4 +1,4 @@
-"""``spektron bench``: timings of the model's building blocks on this machine."""
+"""``spektron bench``: timings of the model's and the transfer's building blocks on this machine."""
 
 from __future__ import annotations
 
@@ -6,11 +6,21 @@ from typing import Any, Optional
 
 import typer
 
+from spektron.cli.common import fail
+
 app = typer.Typer(
     name="bench",
     help="Measure the speed of Spektron's building blocks on this machine.",
     no_args_is_help=True,
 )
+
+
+def _int_list(text: str, name: str) -> tuple[int, ...]:
+    """``"8,70"`` → ``(8, 70)``; anything else is a usage error naming the option."""
+    try:
+        return tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise typer.BadParameter(f"{name} must be comma-separated integers, got {text!r}") from None
 
 
 def print_model_benchmark(result: dict[str, Any]) -> None:
@@ -63,10 +73,7 @@ def model_command(
     (the parallel scan and what ``auto`` picks)."""
     from spektron.training.speed import run_model_benchmark
 
-    try:
-        parsed = tuple(int(v) for v in lengths.split(",") if v.strip())
-    except ValueError:
-        raise typer.BadParameter(f"lengths must be comma-separated integers, got {lengths!r}") from None
+    parsed = _int_list(lengths, "lengths")
     if not parsed or min(parsed) < 1:
         raise typer.BadParameter("lengths must be positive integers")
     chosen = None if paths is None else tuple(p.strip() for p in paths.split(",") if p.strip())
@@ -74,8 +81,7 @@ def model_command(
         result = run_model_benchmark(parsed, batch, states, batch, channels, repeats, threads, seed or 0,
                                      paths=chosen, model=model, device=device)
     except ValueError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(code=2)
+        fail(str(exc))
     print_model_benchmark(result)
 
 
@@ -117,20 +123,12 @@ def transfer_command(
 
     from spektron.transfer.speed import run_transfer_benchmark
 
-    def ints(text: str, name: str) -> tuple[int, ...]:
-        try:
-            return tuple(int(v) for v in text.split(",") if v.strip())
-        except ValueError:
-            raise typer.BadParameter(f"{name} must be comma-separated integers, got {text!r}") from None
-
-    sizes, counts = ints(samples, "samples"), ints(k, "k")
+    sizes, counts = _int_list(samples, "samples"), _int_list(k, "k")
     with Progress(transient=True) as bar:
         task = bar.add_task("timing", total=len(sizes) * len(counts))
-
         try:
             result = run_transfer_benchmark(sizes, counts, repeats, region=region, seed=seed,
                                             progress=lambda label: bar.update(task, description=label, advance=1))
         except ValueError as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(code=2)
+            fail(str(exc))
     print_transfer_benchmark(result)

@@ -181,13 +181,14 @@ class InstrumentNuisance:
             raise ValueError(f"pair_mean must be 'offset' or 'nuisance', got {pair_mean!r}")
         Xm = check_spectra(master_X, "master spectra")
         C = Xm.shape[1]
+        uses_prior = prior is not None and prior.size and prior_weight > 0
+        # the prior is scaled to the pairs' scatter from two pairs on, else to the unlabelled excess
+        prior_on_excess = uses_prior and (pairs is None or len(pairs[0]) < 2)
         mean_u, n_u, F_u, Uc = None, 0, np.zeros((C, 0)), None
         if target_unlabelled is not None and len(target_unlabelled):
             Xu = check_spectra(target_unlabelled, "unlabelled target spectra")
             mean_u, n_u = Xu.mean(axis=0) - Xm.mean(axis=0), Xu.shape[0]
-            few_pairs = pairs is None or len(pairs[0]) < 2
-            scales_prior = prior is not None and prior.size and prior_weight > 0 and few_pairs
-            if unlabelled_excess or scales_prior:
+            if unlabelled_excess or prior_on_excess:
                 F_u = covariance_excess_factor(Xm, Xu, span=span)
             Uc = Xu - Xu.mean(axis=0)
         mean_p, k, F_p, d = None, 0, np.zeros((C, 0)), None
@@ -197,8 +198,8 @@ class InstrumentNuisance:
             if k >= 2:
                 F_p = (d - (mean_p if pair_mean == "offset" else 0.0)).T / np.sqrt(k - 1)
         F_0 = np.zeros((C, 0))
-        if prior is not None and prior.size and prior_weight > 0:
-            reference = F_p if k >= 2 else F_u
+        if uses_prior:
+            reference = F_u if prior_on_excess else F_p
             if reference.size:
                 # the data's nuisance variance along the prior's directions, per unit of prior
                 Q, _ = np.linalg.qr(prior)
