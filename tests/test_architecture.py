@@ -14,7 +14,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "spektron"
 #: Lowest first. A module belongs to the first entry that prefixes its dotted name
 #: (relative to ``spektron``); the package root is ``""``.
 LAYERS = (
-    ("_version", "atomic_io", "run_layout"),
+    ("_version", "atomic_io", "run_layout", "timing"),
     ("data", "preprocessing"),
     ("models",),
     ("training",),

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
-import statistics
-import time
 from typing import Any, Callable
 
 import torch
@@ -23,6 +21,7 @@ from spektron.models.compiled_scan import compiled_scan, compiled_scan_available
 from spektron.models.dlinoss import auto_method, discretise, ring_init
 from spektron.models.scan import convolution_scan, parallel_scan, sequential_scan
 from spektron.models.spektron import SpektronModel
+from spektron.timing import median_seconds
 from spektron.training.objective import PretrainingObjective
 
 __all__ = ["PATHS", "run_model_benchmark"]
@@ -35,20 +34,9 @@ CPU_ONLY_PATHS = ("compiled",)
 
 
 def _median_seconds(fn: Callable[[], Any], repeats: int, device: str = "cpu", warmup: int = 1) -> float:
-    def sync() -> None:  # kernels on an accelerator run asynchronously
-        if device != "cpu":
-            torch.cuda.synchronize(device)
-
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        sync()
-        start = time.perf_counter()
-        fn()
-        sync()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    # kernels on an accelerator run asynchronously
+    sync = None if device == "cpu" else (lambda: torch.cuda.synchronize(device))
+    return median_seconds(fn, repeats, warmup=warmup, sync=sync)
 
 
 def _rss_kib(field: str) -> float:

@@ -13,8 +13,6 @@ default ``spektron`` estimator at each size and k.
 
 from __future__ import annotations
 
-import statistics
-import time
 from dataclasses import replace
 from typing import Any, Callable, Iterable
 
@@ -22,19 +20,11 @@ import numpy as np
 
 from spektron.data.instruments import draw_instruments
 from spektron.data.synthetic_pairs import synthetic_transfer_dataset
+from spektron.timing import median_seconds
 from spektron.transfer.nuisance import covariance_excess_factor, excess_span
 from spektron.transfer.views import ViewAveragedTransfer
 
 __all__ = ["run_transfer_benchmark"]
-
-
-def _median_seconds(fn: Callable[[], Any], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def _pair_data(n_samples: int, region: str, seed: int):
@@ -78,8 +68,8 @@ def run_transfer_benchmark(samples: Iterable[int] = (80, 300, 650), ks: Iterable
         master, unlabelled = Xm[cal], Xt[test]
         subset = master[1:]  # leave-one-pair-out's master set
         span = excess_span(master, unlabelled)
-        fresh = _median_seconds(lambda: covariance_excess_factor(subset, unlabelled), repeats)
-        shared = _median_seconds(lambda: covariance_excess_factor(subset, unlabelled, span=span), repeats)
+        fresh = median_seconds(lambda: covariance_excess_factor(subset, unlabelled), repeats)
+        shared = median_seconds(lambda: covariance_excess_factor(subset, unlabelled, span=span), repeats)
         F1, F2 = covariance_excess_factor(subset, unlabelled), covariance_excess_factor(subset, unlabelled, span=span)
         S1, S2 = F1 @ F1.T, F2 @ F2.T
         excess.append({"samples": n, "fresh_s": fresh, "shared_s": shared, "speedup": fresh / max(shared, 1e-12),
@@ -93,7 +83,7 @@ def run_transfer_benchmark(samples: Iterable[int] = (80, 300, 650), ks: Iterable
                 est.adapt(unlabelled)
                 return est.predict(Xt[test])
 
-            fits.append({"samples": n, "k": k, "fit_predict_s": _median_seconds(fit_predict, repeats)})
+            fits.append({"samples": n, "k": k, "fit_predict_s": median_seconds(fit_predict, repeats)})
             if progress is not None:
                 progress(f"{n} samples, k = {k}")
     return {"region": region, "channels": channels, "repeats": int(repeats), "excess": excess, "fits": fits}
