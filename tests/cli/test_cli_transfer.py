@@ -67,12 +67,15 @@ def test_transfer_writes_predictions_and_diagnostics(tmp_path):
     assert abs(response["shift_cm1"] - 10.0) < 0.5 and abs(response["broadening_cm1"] - 15.0) < 1.5
     assert "→ master spectra mapped through it (held-out pairs' MSE" in res.output
     assert diag["selection_rule"] == "held: the master set is mapped through the instrument response"
-    # the label-free tests on the 4 unlabelled target spectra then see the mapped master set:
-    # the operator took the mean difference with it
-    assert not diag["shift_test"]["passed"] and diag["shift_test"]["p_shift"] > 0.01
     assert "gate" not in diag  # no covariance weight to choose: the gate is not run
-    assert "unlabelled target spectra: mean not shifted from the master's" in res.output
     assert f"covariance weight {diag['unlabelled_weight']:g} (held: the master set is mapped" in res.output
+    # the offset combines the pairs and the 4 unlabelled spectra (the batch's error read off their disagreement)
+    offset = diag["offset"]
+    assert offset["source"] == "both" and 0 <= offset["pairs_share"] <= 1 and offset["sd"] > 0
+    assert f"prediction offset {offset['offset']:+.4g} (± {offset['sd']:.2g}): pairs" in res.output
+    assert set(diag["batch_check"]) >= {"differs", "matters", "p"}
+    assert "batch:" not in res.output  # with pairs, the offset line says what the batch did
+    assert diag["offset_line"] in res.output and "batch_line" not in diag
     # four pairs: whether the target rescales what the calibration reads was tested too
     assert set(diag["pair_gain"]) == {"slope", "se", "p", "applied"} and 0 < diag["pair_gain"]["p"] <= 1
 
@@ -110,3 +113,36 @@ def test_other_axis_is_refused_unless_resampled(tmp_path):
     res = CliRunner().invoke(app, args + ["--resample"])
     assert res.exit_code == 0, res.output
     assert len(list(csv.reader(open(tmp_path / "o" / "predictions.csv")))) == 5
+
+
+def test_without_pairs_a_batch_of_another_grade_is_reported_by_transfer_and_predict(tmp_path):
+    """k = 0, the batch the top fifth of the property's range: its mean difference along the
+    calibration is chemistry as much as instrument, and both commands say Spektron cannot tell."""
+    rng = np.random.default_rng(3)
+    n = 50
+    y = np.sort(rng.uniform(0, 1, n))
+    band = lambda c, w: np.exp(-0.5 * ((AXIS - c) / w) ** 2)  # noqa: E731
+    X = y[:, None] * band(1250, 30) + (1 - y[:, None]) * band(1400, 40) + 0.005 * rng.standard_normal((n, AXIS.size))
+    T = X + 0.02 + 0.005 * rng.standard_normal((n, AXIS.size))  # another unit: a small offset and its noise
+    ids = [f"s{i}" for i in range(n)]
+    _write_spectra(tmp_path / "master.csv", X[:40], AXIS, ids[:40])
+    _write_spectra(tmp_path / "batch.csv", T[40:], AXIS, ids[40:])
+    with open(tmp_path / "props.csv", "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["sample", "moisture"])
+        w.writerows([sid, f"{v:.6g}"] for sid, v in zip(ids, y))
+    runner = CliRunner()
+    res = runner.invoke(app, ["transfer", "--master", str(tmp_path / "master.csv"), "--target",
+                              str(tmp_path / "batch.csv"), "--master-properties", str(tmp_path / "props.csv"),
+                              "--save", str(tmp_path / "m.spk"), "--out", str(tmp_path / "out")])
+    assert res.exit_code == 0, res.output
+    assert "batch: its chemistry differs from the calibration set's beyond what an instrument explains" in res.output
+    assert "measure a few transfer samples on both instruments" in res.output
+    diag = json.loads((tmp_path / "out" / "diagnostics.json").read_text())
+    check = diag["batch_check"]
+    assert check["differs"] and check["matters"] and check["p"] < 0.01 and check["spread_ratio"] < 0.3
+    assert diag["batch_line"].startswith("batch: its chemistry differs")
+    res = runner.invoke(app, ["predict", "--model", str(tmp_path / "m.spk"), "--spectra", str(tmp_path / "batch.csv"),
+                              "--out", str(tmp_path / "p.csv")])
+    assert res.exit_code == 0, res.output
+    assert "when the model was fitted: batch: its chemistry differs" in res.output

@@ -93,3 +93,21 @@ def test_test_labels_change_nothing_but_their_scores(corn_dir):
         assert (a["method"], a["k"], a["test_rows"]) == (b["method"], b["k"], b["test_rows"])
         assert a["y_pred"] == b["y_pred"], a["method"]
         assert a["rmsep"] != b["rmsep"]
+
+
+def test_random_and_shifted_batches_run_side_by_side_on_corn(corn_dir):
+    """One call, two splits: the same methods and seeds, records tagged with the split and
+    the batch's end; on corn starch a shifted batch makes the transductive mean correction
+    far worse than on a random one — the failure the shifted scenario exists to expose."""
+    data = load_corn(corn_dir)
+    records = run_benchmark(data, ["none", "meancorr"], "m5:mp5", ["starch"], [0], split="random,shifted",
+                            selection="random", repeats=4, progress=False)
+    assert {r["split"] for r in records} == {"random", "shifted"} and len(records) == 16
+    assert {r["batch"] for r in records if r["split"] == "shifted"} == {"top", "bottom"}
+    assert all(r.get("batch") is None for r in records if r["split"] == "random")
+
+    def mean(split, method):
+        return np.mean([r["rmsep"] for r in records if r["split"] == split and r["method"] == method])
+
+    assert mean("random", "meancorr") < 1.5 * mean("random", "none")
+    assert mean("shifted", "meancorr") > 2.0 * mean("shifted", "none")

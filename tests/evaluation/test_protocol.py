@@ -116,3 +116,63 @@ def test_a_calibration_sample_in_the_unlabelled_set_is_refused():
     with pytest.raises(ValueError, match="shares samples with the master calibration set"):
         ProtocolSplit(cal=np.arange(5), test=np.arange(5, 8), transfer_order=np.arange(5), seed=0,
                       unlabelled=np.array([4, 5]), unlabelled_kind="pool")
+
+
+def test_a_shifted_batch_is_one_end_of_the_scores_alternating_by_repeat():
+    from spektron.evaluation.splits import shifted_batch
+
+    scores = np.array([5.0, 1.0, 9.0, 3.0, 7.0, 2.0, 8.0, 4.0, 6.0, 0.0])
+    cal, batch = shifted_batch(scores, 0.2, "top")
+    assert batch.tolist() == [2, 6] and cal.size == 8 and not set(cal) & set(batch)
+    assert shifted_batch(scores, 0.2, "bottom")[1].tolist() == [1, 9]
+    with pytest.raises(ValueError, match="unknown batch end 'middle'"):
+        shifted_batch(scores, 0.2, "middle")
+    with pytest.raises(ValueError, match="leaves 0 in the batch"):
+        shifted_batch(scores, 0.01, "top")
+    with pytest.raises(ValueError, match="must be finite"):
+        shifted_batch(np.array([1.0, np.nan, 2.0]), 0.3, "top")
+
+
+def test_protocol_shifted_split_takes_the_property_range_end_as_the_batch(rng):
+    X = rng.normal(size=(50, 8))
+    y = rng.normal(size=50)
+    y[4] = np.nan
+    top = make_split(X, y, split="shifted", selection="random", repeat=0)
+    bottom = make_split(X, y, split="shifted", selection="random", repeat=1)
+    assert top.batch_end == "top" and bottom.batch_end == "bottom"
+    assert top.test.size == 10 and 4 not in np.concatenate([top.cal, top.test])  # 20 % of the 49 valid rows
+    assert y[top.test].min() > np.nanmax(y[top.cal])  # the batch lies beyond the calibration range
+    assert y[bottom.test].max() < np.nanmin(y[bottom.cal])
+    np.testing.assert_array_equal(top.unlabelled, top.test)  # the batch is the unlabelled set
+    assert set(top.transfer_order) == set(top.cal)  # pairs come from the calibration set
+    again = make_split(X, y, split="shifted", selection="random", repeat=2)
+    np.testing.assert_array_equal(again.test, top.test)  # repeats of one end share the batch ...
+    assert not np.array_equal(again.transfer_order, top.transfer_order)  # ... and differ in their pairs
+    assert make_split(X, y, split="random", repeat=0).batch_end is None
+
+
+def test_protocol_shifted_pc_split_is_blind_to_the_property(rng):
+    from spektron.evaluation.protocol import first_pc_scores
+
+    t = rng.normal(size=40)
+    X = np.outer(t, rng.normal(size=12)) + 0.01 * rng.normal(size=(40, 12))
+    s = make_split(X, rng.normal(size=40), split="shifted-pc", repeat=0)
+    other = make_split(X, rng.normal(size=40), split="shifted-pc", repeat=0)
+    np.testing.assert_array_equal(s.test, other.test)  # other labels, same batch
+    scores = first_pc_scores(X)
+    assert scores[s.test].min() > scores[s.cal].max()
+    assert abs(np.corrcoef(scores, t)[0, 1]) > 0.99
+
+
+def test_splits_are_parsed_and_described():
+    from spektron.evaluation.protocol import batch_end, describe_split, parse_splits
+
+    assert parse_splits("random, shifted,random") == ["random", "shifted"]
+    assert parse_splits(["shifted-pc"]) == ["shifted-pc"]
+    with pytest.raises(ValueError, match="unknown split 'season'"):
+        parse_splits("random,season")
+    with pytest.raises(ValueError, match="no split given"):
+        parse_splits(" , ")
+    assert [batch_end("shifted", r) for r in range(3)] == ["top", "bottom", "top"]
+    assert batch_end("random", 0) is None
+    assert "top or bottom 20%" in describe_split("shifted")

@@ -64,3 +64,32 @@ def test_summary_markdown_carries_the_standing_when_spektron_ran():
     assert "Harm (> 1.05 × the better of none/meancorr) in 1 cell(s)" in text
     assert "| spektron | 2 | 1 | 1.50 |" in text
     assert standing_markdown([r for r in RECORDS if r["method"] != "spektron"]) == ""
+
+
+def test_split_comparison_puts_random_and_shifted_side_by_side():
+    from spektron.evaluation.standing import split_comparison, split_comparison_markdown
+
+    def rec(split, method, k, rmsep, **extra):
+        return {**_rec(method, k, rmsep), "split": split, **extra}
+
+    records = [
+        rec("random", "spektron", 0, 0.30, batch_matters=False, batch_differs=False),
+        rec("random", "meancorr", 0, 0.30), rec("random", "none", 0, 0.50),
+        rec("random", "spektron", 3, 0.20), rec("random", "spektron-nottt", 3, 0.22),
+        rec("random", "meancorr", 3, 0.30), rec("random", "none", 3, 0.50),
+        # shifted: the batch's chemistry; k = 0 flagged, k = 3 made worse than ignoring the batch
+        rec("shifted", "spektron", 0, 0.60, batch_matters=True, batch_differs=True),
+        rec("shifted", "meancorr", 0, 0.80), rec("shifted", "none", 0, 0.40),
+        rec("shifted", "spektron", 3, 0.33), rec("shifted", "spektron-nottt", 3, 0.30),
+        rec("shifted", "meancorr", 3, 0.90), rec("shifted", "none", 3, 0.40),
+    ]
+    rows = {row["k"]: row["splits"] for row in split_comparison(records)}
+    assert rows[3]["random"]["batch"] == pytest.approx(0.2 / 0.22) and not rows[3]["random"]["batch_harmful"]
+    assert rows[3]["shifted"]["batch_harm"] == pytest.approx(1.1) and rows[3]["shifted"]["batch_harmful"]
+    assert rows[0]["shifted"]["batch_harm"] == pytest.approx(0.6 / 0.8)  # at k = 0 against meancorr alone
+    assert rows[0]["shifted"]["harm"] == pytest.approx(1.5) and rows[0]["shifted"]["harmful"]
+    text = split_comparison_markdown(records)
+    assert "| a → b | y | 3 | 0.2 | 0.67 | 0.67 | 0.91 | 0.33 | 0.82 | 0.82 | 1.10 ✗ |" in text
+    assert "- shifted: lowest in 1 of 2 cells" in text and "worse than ignoring the batch in 1" in text
+    assert "flagged as unlike the calibration set in 1 of the 1 fits" in text
+    assert split_comparison_markdown([r for r in records if r["split"] == "random"]) == ""

@@ -130,71 +130,25 @@ def test_a_shared_span_gives_every_subsets_excess_exactly():
 
 def test_without_the_excess_weight_zero_is_the_same_model():
     """``unlabelled_excess=False`` skips the eigen-decomposition that weight 0 never uses:
-    Σ, the stated and the derived offsets are unchanged."""
+    Σ and the means the offset is read from are unchanged."""
     Xm, y, pairs, Xu, _, _ = _nuisance_world(k=5, n_unlabelled=40)
     full = InstrumentNuisance.estimate(Xm, pairs=pairs, target_unlabelled=Xu)
     lean = InstrumentNuisance.estimate(Xm, pairs=pairs, target_unlabelled=Xu, unlabelled_excess=False)
     assert full.F_unlabelled.shape[1] > 0 and lean.F_unlabelled.shape[1] == 0
     b = np.random.default_rng(5).standard_normal(Xm.shape[1])
     np.testing.assert_allclose(lean.covariance_factor(0.0), full.covariance_factor(0.0))
-    assert lean.offset(b, 0.0) == full.offset(b, 0.0)
-    kw = dict(y_var=1.0, model_mse=0.01, pair_nuisance=0.2)
-    assert lean.derived_offset(b, **kw)[0] == full.derived_offset(b, **kw)[0]
+    assert b @ lean.mean_unlabelled == b @ full.mean_unlabelled and b @ lean.mean_pairs == b @ full.mean_pairs
 
 
-def test_weights_and_offset():
+def test_weights_of_the_unlabelled_excess():
     Xm, y, pairs, Xu, N, mu = _nuisance_world(k=5, n_unlabelled=40)
     nuis = InstrumentNuisance.estimate(Xm, pairs=pairs, target_unlabelled=Xu)
     assert nuis.covariance_factor(0.0).shape[1] == nuis.F_pairs.shape[1]  # the unlabelled part switched off
     full = nuis.covariance_factor(1.0)
     half = nuis.covariance_factor(0.5)
     assert np.trace(half.T @ half) < np.trace(full.T @ full)
-    # the offset of a model blind to the nuisance is its reading of μ, wherever it comes from
-    b = np.zeros(C)
-    b[0] = 1.0
-    assert nuis.offset(b) == pytest.approx(mu[0], abs=0.05)
-
-
-def test_an_unlabelled_mean_that_is_no_instrument_shift_gives_no_offset():
-    """unlabelled_shift=False: the unlabelled estimate of bᵀμ is zero, so with no pairs the
-    offset is zero, and with pairs it is pulled towards zero only by the unlabelled share."""
-    Xm, y, pairs, Xu, N, mu = _nuisance_world(k=5, n_unlabelled=40)
-    b = np.zeros(C)
-    b[0] = 1.0
-    alone = InstrumentNuisance.estimate(Xm, target_unlabelled=Xu)
-    assert alone.unlabelled_shift and alone.offset(b) == pytest.approx(mu[0], abs=0.05)
-    assert InstrumentNuisance.estimate(Xm, target_unlabelled=Xu, unlabelled_shift=False).offset(b) == 0.0
-    both = InstrumentNuisance.estimate(Xm, pairs=pairs, target_unlabelled=Xu, unlabelled_shift=False)
-    pairs_only = float(b @ both.mean_pairs)
-    assert 0.0 <= both.offset(b) <= pairs_only
-
-
-def test_derived_offset_weights_each_estimate_by_its_error_against_the_test_mean():
-    """Unlabelled error variance var(y)(1/n_u + 1/n) exactly; pairs nuis (1/k + 1/n_u) + mse/n_u;
-    the inverse-variance mean of the two; no nuisance reading → the unlabelled estimate."""
-    Xm, y, pairs, Xu, N, mu = _nuisance_world(k=5, n_unlabelled=40)
-    nuis = InstrumentNuisance.estimate(Xm, pairs=pairs, target_unlabelled=Xu)
-    b = np.zeros(C)
-    b[0] = 1.0
-    cu, cp = float(b @ nuis.mean_unlabelled), float(b @ nuis.mean_pairs)
-    off, detail = nuis.derived_offset(b, y_var=0.04, model_mse=0.01, pair_nuisance=0.02)
-    vu = 0.04 * (1 / 40 + 1 / 60)
-    vp = 0.02 * (1 / 5 + 1 / 40) + 0.01 / 40
-    assert detail["unlabelled_var"] == pytest.approx(vu) and detail["pairs_var"] == pytest.approx(vp)
-    assert off == pytest.approx((cu / vu + cp / vp) / (1 / vu + 1 / vp))
-    assert detail["source"] == "both" and 0.0 < detail["pairs_share"] < 1.0
-    # a clean pair reading makes the pairs' estimate stand; no reading leaves the unlabelled one
-    assert nuis.derived_offset(b, y_var=1.0, model_mse=0.0, pair_nuisance=1e-12)[0] == pytest.approx(cp, abs=1e-6)
-    assert nuis.derived_offset(b, y_var=0.04, model_mse=0.0, pair_nuisance=None)[0] == cu
-    # without unlabelled spectra the pairs' estimate; an unshifted unlabelled mean counts as zero
-    assert InstrumentNuisance.estimate(Xm, pairs=pairs).derived_offset(
-        b, y_var=0.04, model_mse=0.0, pair_nuisance=None)[0] == pytest.approx(cp)
-    flat = InstrumentNuisance.estimate(Xm, pairs=pairs, target_unlabelled=Xu, unlabelled_shift=False)
-    assert flat.derived_offset(b, y_var=0.04, model_mse=0.0, pair_nuisance=None)[0] == 0.0
-    # a model without a cross-validated error (NaN) counts as none, not as a NaN offset
-    assert np.isfinite(nuis.derived_offset(b, y_var=0.04, model_mse=float("nan"), pair_nuisance=0.02)[0])
-    # no disagreement fallback: far apart, the more precise estimate still decides
-    assert nuis.derived_offset(b, y_var=1e-6, model_mse=0.0, pair_nuisance=1e-12)[0] == pytest.approx(cp, abs=1e-4)
+    np.testing.assert_allclose(nuis.mean_pairs, (pairs[1] - pairs[0]).mean(axis=0))
+    np.testing.assert_allclose(nuis.mean_unlabelled, Xu.mean(axis=0) - Xm.mean(axis=0))
 
 
 def test_simulated_prior_is_unit_trace_and_physical():
@@ -206,43 +160,15 @@ def test_simulated_prior_is_unit_trace_and_physical():
     assert np.sum(F**2) == pytest.approx(1.0)
 
 
-def test_with_too_few_pairs_their_error_is_read_off_the_disagreement():
-    """``few_pairs="disagreement"``: vp = max((cp − cu)² − vu, 0) — the pairs stand while
-    within the unlabelled estimate's error of it and count less the further they stray;
-    an unshifted unlabelled mean (zero, whose error is not vu) keeps the old rule."""
-    Xm, y, pairs, Xu, N, mu = _nuisance_world(k=2, n_unlabelled=40)
-    nuis = InstrumentNuisance.estimate(Xm, pairs=pairs, target_unlabelled=Xu)
-    b = np.zeros(C)
-    b[0] = 1.0
-    cu, cp = float(b @ nuis.mean_unlabelled), float(b @ nuis.mean_pairs)
-    g = (cp - cu) ** 2
-    for y_var in (0.1 * g, 0.5 * g, 2.0 * g):  # the disagreement is 10×, 2×, 0.5× the unlabelled error
-        vu = y_var * (1 / 40 + 1 / 60)
-        off, detail = nuis.derived_offset(b, y_var=y_var, model_mse=0.0, pair_nuisance=None, few_pairs="disagreement")
-        vp = max(g - vu, 0.0)
-        assert detail["source"] == "both (disagreement)" and detail["pairs_var"] == pytest.approx(vp)
-        share = 1.0 if vp == 0 else vu / g  # = vu / (vu + vp)
-        assert off == pytest.approx(cu + share * (cp - cu)) and detail["pairs_share"] == pytest.approx(share)
-    assert nuis.derived_offset(b, y_var=0.04, model_mse=0.0, pair_nuisance=None)[0] == cu  # the default: unlabelled
-    flat = InstrumentNuisance.estimate(Xm, pairs=pairs, target_unlabelled=Xu, unlabelled_shift=False)
-    assert flat.derived_offset(b, y_var=0.04, model_mse=0.0, pair_nuisance=None, few_pairs="disagreement")[0] == 0.0
-    with pytest.raises(ValueError, match="few_pairs must be"):
-        nuis.derived_offset(b, y_var=0.04, model_mse=0.0, pair_nuisance=None, few_pairs="pairs")
-
-
-def test_the_pairs_mean_difference_as_nuisance_is_the_uncentred_scatter():
+def test_the_pairs_scatter_is_centred_on_their_mean():
     rng = np.random.default_rng(0)
     Xm = rng.standard_normal((20, 12))
     pm, pt = Xm[:5], Xm[:5] + 0.3 + 0.1 * rng.standard_normal((5, 12))
     D = pt - pm
-    offset = InstrumentNuisance.estimate(Xm, pairs=(pm, pt))
-    nuisance = InstrumentNuisance.estimate(Xm, pairs=(pm, pt), pair_mean="nuisance")
+    nuis = InstrumentNuisance.estimate(Xm, pairs=(pm, pt))
     Dc = D - D.mean(axis=0)
-    np.testing.assert_allclose(offset.F_pairs @ offset.F_pairs.T, Dc.T @ Dc / 4, atol=1e-12)
-    np.testing.assert_allclose(nuisance.F_pairs @ nuisance.F_pairs.T, D.T @ D / 4, atol=1e-12)
-    np.testing.assert_allclose(nuisance.mean_pairs, offset.mean_pairs)  # the offset's estimate is kept
-    with pytest.raises(ValueError, match="pair_mean must be 'offset' or 'nuisance'"):
-        InstrumentNuisance.estimate(Xm, pairs=(pm, pt), pair_mean="auto")
+    np.testing.assert_allclose(nuis.F_pairs @ nuis.F_pairs.T, Dc.T @ Dc / 4, atol=1e-12)
+    np.testing.assert_allclose(nuis.mean_pairs, D.mean(axis=0))
 
 
 def test_the_excess_is_kept_where_it_scales_the_prior():

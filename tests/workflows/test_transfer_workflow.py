@@ -141,10 +141,10 @@ def test_the_unlabelled_line_says_what_the_tests_reported():
     from spektron.workflows.transfer import Predictions
 
     summary = {"selection_rule": "single candidate", "unlabelled_weight": 0.0, "n_components": 3,
-               "shift_test": {"passed": True, "p_shift": 0.001}, "gate": {"passed": False}}
+               "gate": {"passed": False}}
     line = Predictions(SimpleNamespace(summary=summary), "y", [], np.zeros(0), *(np.zeros(0),) * 3).unlabelled_line
-    assert line == ("unlabelled target spectra: mean shifted from the master's (p = 0.001); covariance gate not "
-                    "passed → covariance weight 0 (single candidate), 3 PLS components")
+    assert line == ("unlabelled target spectra: covariance gate not passed → covariance weight 0 (single candidate), "
+                    "3 PLS components")
     summary["gate"] = {"passed": True, "p_added": 0.0033, "p_lost": 0.4}
     line = Predictions(SimpleNamespace(summary=summary), "y", [], np.zeros(0), *(np.zeros(0),) * 3).unlabelled_line
     assert "covariance gate passed (added p = 0.0033, lost p = 0.4)" in line
@@ -190,14 +190,17 @@ def test_the_offset_line_says_where_the_offset_came_from():
         return Predictions(SimpleNamespace(summary={"offset": detail} if detail else {}), "y", [], np.zeros(0),
                            *(np.zeros(0),) * 3).offset_line
 
-    both = {"rule": "derived", "source": "both", "offset": 0.12, "pairs": 0.1, "pairs_var": 0.0004,
-            "unlabelled": 0.2, "unlabelled_var": 0.0025, "pairs_share": 0.8}
-    assert line(both) == ("prediction offset +0.12: pairs +0.1 (± 0.02) and unlabelled +0.2 (± 0.05), "
+    both = {"source": "both", "offset": 0.12, "sd": 0.018, "pairs": 0.1, "pairs_var": 0.0004, "unlabelled": 0.2,
+            "unlabelled_var": 0.0025, "unlabelled_sampling_var": 0.0025, "pairs_share": 0.8, "batch_shift_sd": 0.0}
+    assert line(both) == ("prediction offset +0.12 (± 0.018): pairs +0.1 (± 0.02) and unlabelled +0.2 (± 0.05), "
                           "the pairs' share 0.80")
-    assert line(dict(both, source="both (disagreement)")).endswith(
-        "the pairs' share 0.80 (the pairs' error read off their disagreement)")
-    assert line({"source": "unlabelled", "offset": 0.2, "unlabelled": 0.2, "pairs": 0.1}).endswith(
-        "(from the unlabelled spectra: too few pairs to read their error)")
+    shifted = dict(both, unlabelled=0.9, unlabelled_var=0.64, pairs_share=0.999, offset=0.1, batch_shift_sd=0.798)
+    assert line(shifted).endswith("the pairs' share 1.00; the batch's chemistry differs from the calibration set's "
+                                  "by about 0.8 beyond sampling, read off the two estimates' disagreement")
+    alone = {"source": "unlabelled", "offset": 0.05, "sd": 0.05, "unlabelled": 0.2, "shrinkage": 0.25}
+    assert line(alone) == ("prediction offset +0.05 (± 0.05) (from the unlabelled spectra, shrunk to 25% of their mean "
+                           "difference +0.2: the two means differ little beyond sampling)")
+    assert line(dict(alone, shrinkage=1.0, offset=0.2)).endswith("(from the unlabelled spectra)")
     assert line({"source": "pairs", "offset": 0.1, "pairs": 0.1}) == "prediction offset +0.1 (from the pairs)"
     assert line(None) == ""
     # a gain the pairs showed comes first: it changed the model the offset is read along

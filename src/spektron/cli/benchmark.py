@@ -51,7 +51,11 @@ def benchmark(
     repeats: int = typer.Option(None, "--repeats", min=1, help="Repeats (default: 1 with --split ks --selection "
                                                                "ks, which are deterministic — further repeats would "
                                                                "differ only in each method's seed —, else 5)."),
-    split: str = typer.Option("ks", "--split", help="Calibration/test split: ks (Kennard–Stone on the master) or random."),
+    split: str = typer.Option("ks", "--split", help="Calibration/test split: ks (Kennard–Stone on the master), random, "
+                              "shifted (the test set is a batch at the top or bottom of the property's range, "
+                              "alternating by repeat: chemistry unlike the calibration set's) or shifted-pc (the same "
+                              "at one end of the master spectra's first principal component). Several, comma-"
+                              "separated (random,shifted), run every cell on each and compare them in summary.md."),
     cal_fraction: float = typer.Option(0.8, "--cal-fraction", help="Fraction of samples in the calibration set (64/16 of 80)."),
     seed: int = typer.Option(0, "--seed", help="Seed for random splits and selections."),
     unlabelled: str = typer.Option("test", "--unlabelled", help="Unlabelled target spectra the methods may use: test "
@@ -98,7 +102,8 @@ def benchmark(
     from spektron.data.paired import REMEASURED_SUFFIX, remeasured
     from spektron.methods import available_methods
     from spektron.evaluation.benchmark import run_benchmark
-    from spektron.evaluation.results import summary_tables, write_results
+    from spektron.evaluation.protocol import parse_splits
+    from spektron.evaluation.results import by_split, summary_tables, write_results
     from spektron.methods.registry import method_spec
 
     console = Console()
@@ -113,6 +118,10 @@ def benchmark(
     check_out_dir(out)
     if repeats is None:
         repeats = 1 if split == "ks" and selection == "ks" else 5
+    try:
+        split_list = parse_splits(split)
+    except ValueError as exc:
+        _fail(str(exc))
     notes: list[str] = []
     null_names = _split_list(null) or []
     if (null_shift or null_stretch) and not null_names:
@@ -161,7 +170,7 @@ def benchmark(
         t0 = time.perf_counter()
         records = run_benchmark(
             data, method_list, pairs, _split_list(properties), ks,
-            selection=selection, repeats=repeats, split=split, seed=seed, cal_fraction=cal_fraction,
+            selection=selection, repeats=repeats, split=split_list, seed=seed, cal_fraction=cal_fraction,
             method_params=method_params, progress=progress, on_note=notes.append, n_jobs=jobs,
             on_error="raise" if fail_fast else "record", unlabelled=unlabelled, pool_fraction=pool_fraction,
         )
@@ -173,7 +182,10 @@ def benchmark(
     paths = write_results(records, out, notes=notes, command=command, property_units=units, plots=plots)
     for note in notes:
         console.print(f"[yellow]note:[/yellow] {note}")
-    for title, header, rows in summary_tables(records):
+    parts = by_split(records)
+    titled = [(f"{s}: {title}" if len(parts) > 1 else title, header, rows)
+              for s, recs in parts.items() for title, header, rows in summary_tables(recs)]
+    for title, header, rows in titled:
         table = Table(title=title, show_lines=False)
         for h in header:
             table.add_column(h, justify="left" if h == "method" else "right")

@@ -36,3 +36,5 @@ def predict_command(
     typer.echo(f"predicted {result.property_name} for {len(result.values)} spectra with {result.model.method}; "
                f"wrote {out}")
     typer.echo(result.domain_line)
+    if result.batch_line:  # fitted without pairs: what the fit's batch said about the offset it took
+        typer.echo(f"when the model was fitted: {result.batch_line}")

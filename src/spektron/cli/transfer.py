@@ -83,5 +83,7 @@ def transfer_command(
         typer.echo(result.response_line)
     if result.offset_line:
         typer.echo(result.offset_line)
+    if result.batch_line:
+        typer.echo(result.batch_line)
     if save is not None:
         typer.echo(f"saved the transfer model to {save}")

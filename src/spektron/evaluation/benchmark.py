@@ -18,7 +18,7 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 
 from spektron.evaluation.metrics import regression_metrics
-from spektron.evaluation.protocol import check_protocol, make_split
+from spektron.evaluation.protocol import check_protocol, make_split, parse_splits
 from spektron.evaluation.records import RECORD_KEYS
 from spektron.methods.context import ModelCache
 from spektron.methods.registry import check_methods, method_spec
@@ -64,7 +64,9 @@ def _validate(dataset, methods, pairs, properties, ks, split, selection, cal_fra
         raise ValueError("no k values given")
     if ks[0] < 0:
         raise ValueError(f"k must be ≥ 0, got {ks[0]}")
-    n_rep = check_protocol(repeats, split, selection, unlabelled, pool_fraction)
+    splits = parse_splits(split)
+    for s in splits:
+        n_rep = check_protocol(repeats, s, selection, unlabelled, pool_fraction)
     for prop in properties:
         n_valid = int(np.isfinite(dataset.instruments[pairs[0][0]].property(prop)).sum())
         n_cal = int(round(cal_fraction * n_valid))
@@ -77,7 +79,7 @@ def _validate(dataset, methods, pairs, properties, ks, split, selection, cal_fra
     for m in methods:
         if method_spec(m).requires_pairs and all(k == 0 for k in ks):
             raise ValueError(f"method {m!r} needs at least 1 transfer sample (k ≥ 1)")
-    return methods, properties, ks, n_rep
+    return methods, properties, ks, n_rep, splits
 
 
 def run_benchmark(
@@ -88,7 +90,7 @@ def run_benchmark(
     ks: Iterable[int] = (0, 1, 3, 5, 10, 20, 30),
     selection: str = "ks",
     repeats: int = 5,
-    split: str = "ks",
+    split: str | Sequence[str] = "ks",
     seed: int = 0,
     cal_fraction: float = 0.8,
     method_params: dict[str, dict] | None = None,
@@ -103,8 +105,11 @@ def run_benchmark(
 ) -> list[dict]:
     """Evaluate every method on every (repeat, pair, property, k) cell.
 
-    Returns a list of records with keys :data:`RECORD_KEYS` plus ``split`` and
-    ``seconds`` (fit + predict time). Cells where a pairs-based method meets k = 0
+    Returns a list of records with keys :data:`RECORD_KEYS` plus ``split``, ``seconds``
+    (fit + predict time) and, for a shifted split, ``batch`` (the end the batch came from).
+    ``split`` is one of :data:`~spektron.evaluation.protocol.SPLITS` or several
+    (``"random,shifted"`` or a list): each split runs every cell, so a random and a
+    shifted batch are compared on the same methods and seeds. Cells where a pairs-based method meets k = 0
     are skipped with a note (``on_note``, default ``warnings.warn``); a request in
     which such a method has *no* valid k is an error, as are unknown names and
     k larger than the calibration set — all raised before any work starts.
@@ -139,12 +144,12 @@ def run_benchmark(
         raise ValueError(f"on_error must be 'raise' or 'record', got {on_error!r}")
     pairs = parse_pairs(pairs)
     properties = list(dataset.property_names) if properties is None else list(properties)
-    methods, properties, ks, n_rep = _validate(dataset, methods, pairs, properties, ks, split, selection, cal_fraction,
-                                               repeats, unlabelled, pool_fraction)
+    methods, properties, ks, n_rep, splits = _validate(dataset, methods, pairs, properties, ks, split, selection,
+                                                       cal_fraction, repeats, unlabelled, pool_fraction)
     if unlabelled == "calibration":
         note("unlabelled=calibration: the unlabelled target spectra are the target measurements of the master "
              "calibration samples, which hands transductive methods implicit transfer pairs (leaky)")
-    if n_rep > 1 and split == "ks" and selection == "ks":
+    if n_rep > 1 and "ks" in splits and selection == "ks":
         note(
             f"split=ks and selection=ks are deterministic: the {n_rep} repeats share one split and transfer set "
             "and differ only in each method's random seed (CV folds, network initialisation); use --split random "
@@ -157,9 +162,9 @@ def run_benchmark(
     # defined in __main__), so methods registered at run time work there too.
     factories = {m: method_spec(m).factory for m in methods}
     params = method_params or {}
-    groups = [(r, pair, prop) for r in range(n_rep) for pair in pairs for prop in properties]
+    groups = [(s, r, pair, prop) for s in splits for r in range(n_rep) for pair in pairs for prop in properties]
     cells = {g: [(k, m) for k in ks for m in methods if not (k == 0 and m in skipped)] for g in groups}
-    protocol = dict(split=split, selection=selection, cal_fraction=cal_fraction, seed=seed, on_error=on_error,
+    protocol = dict(selection=selection, cal_fraction=cal_fraction, seed=seed, on_error=on_error,
                     unlabelled=unlabelled, pool_fraction=pool_fraction, predictions=bool(predictions))
     bar = _progress(progress, sum(len(c) for c in cells.values()))
     records: list[dict] = []
@@ -194,14 +199,14 @@ def run_benchmark(
 
 
 def _run_group(dataset, group, cells, factories, params, protocol, blas_threads, bar=None) -> list[dict]:
-    """All (k, method) cells of one (repeat, pair, property) group on one protocol split."""
+    """All (k, method) cells of one (split, repeat, pair, property) group on one protocol split."""
     from threadpoolctl import threadpool_limits
 
-    r, (master, target), prop = group
+    split, r, (master, target), prop = group
     mdata, tdata = dataset.pair(master, target)
     y = mdata.property(prop)
     with threadpool_limits(limits=blas_threads):
-        psplit = make_split(mdata.X, y, split=protocol["split"], selection=protocol["selection"],
+        psplit = make_split(mdata.X, y, split=split, selection=protocol["selection"],
                             cal_fraction=protocol["cal_fraction"], seed=protocol["seed"], repeat=r,
                             unlabelled=protocol["unlabelled"], pool_fraction=protocol["pool_fraction"])
         cache = ModelCache()
@@ -218,6 +223,7 @@ def _run_group(dataset, group, cells, factories, params, protocol, blas_threads,
                 strategy = factories[m](**params.get(m, {})).fit(ctx)
                 pred = strategy.predict(tdata.X[psplit.test])
                 rec.update(regression_metrics(y[psplit.test], pred))
+                rec.update(strategy.diagnostics())
                 if protocol["predictions"]:
                     rec.update(y_pred=[float(v) for v in pred], y_true=[float(v) for v in y[psplit.test]],
                                test_rows=[int(i) for i in psplit.test])
@@ -226,8 +232,9 @@ def _run_group(dataset, group, cells, factories, params, protocol, blas_threads,
                     raise
                 rec.update({key: float("nan") for key in ("rmsep", "r2", "bias", "sep")},
                            n_test=int(psplit.test.size), error=f"{type(exc).__name__}: {exc}")
-            rec.update(split=protocol["split"], unlabelled=protocol["unlabelled"],
-                       seconds=round(time.perf_counter() - t0, 4))
+            rec.update(split=split, unlabelled=protocol["unlabelled"], seconds=round(time.perf_counter() - t0, 4))
+            if psplit.batch_end is not None:
+                rec["batch"] = psplit.batch_end
             records.append(rec)
     return records
 

@@ -21,9 +21,11 @@ LINESTYLES = ("-", "--", "-.", ":")
 SAME_RTOL = 0.005  # curves closer than this are drawn hollow and labelled as coinciding
 
 
-def plot_rmsep_vs_k(records: list[dict], out_dir: str | Path, property_units: dict[str, str] | None = None) -> list[Path]:
+def plot_rmsep_vs_k(records: list[dict], out_dir: str | Path, property_units: dict[str, str] | None = None,
+                    tag: str = "") -> list[Path]:
     """One PNG per (master, target, property): mean RMSEP vs k for every method (error
     bars: sd over repeats), log y, and the ``target`` bound as a horizontal line.
+    ``tag`` (e.g. the split of a run with several) goes into the title and file names.
 
     Every method has its own marker and line style, and a curve that coincides with
     one drawn before it says so in the legend — otherwise an ablation identical to
@@ -63,12 +65,12 @@ def plot_rmsep_vs_k(records: list[dict], out_dir: str | Path, property_units: di
         ax.set_xlabel("transfer samples k")
         unit = units.get(prop)
         ax.set_ylabel(f"RMSEP {prop}" + (f" ({unit})" if unit else " (property units)"))
-        ax.set_title(f"{master} → {target}: {prop}")
+        ax.set_title(f"{master} → {target}: {prop}" + (f" ({tag})" if tag else ""))
         ax.grid(True, which="both", alpha=0.3)
         ax.set_xticks(sorted({r["k"] for r in records}))
         ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
         fig.tight_layout()
-        path = out / f"rmsep_vs_k_{_safe(master)}_{_safe(target)}_{_safe(prop)}.png"
+        path = out / f"rmsep_vs_k_{_safe(master)}_{_safe(target)}_{_safe(prop)}{'_' + _safe(tag) if tag else ''}.png"
         fig.savefig(path, dpi=120)
         plt.close(fig)
         paths.append(path)

@@ -15,6 +15,19 @@ transfer samples from the same KS split; with ``split="random"`` they draw diffe
 splits (and, with random selection, different transfer samples too). Seeds derive
 from ``(seed, repeat)`` only, so a repeat is reproducible on its own.
 
+Shifted batches. A random test set samples the calibration population, which is the
+transductive protocol's quiet assumption: the unlabelled spectra then differ from the
+master set by the instrument alone, up to sampling. A user's new instrument measures this
+week's production instead — another season, another grade. ``split="shifted"`` makes the
+test set such a batch: one end of the property's range (the top or bottom
+``1 − cal_fraction`` of the reference values, alternating by repeat: even repeats the top),
+the calibration set the rest; ``"shifted-pc"`` is the property-blind variant, one end of
+the master spectra's first principal component scores. The transfer pairs come from the
+calibration set, and with ``unlabelled="test"`` the batch is the unlabelled set, so a
+method that reads the batch's mean difference as the instrument's subtracts its chemistry.
+Only the choice of the batch reads the reference values (or the spectra); repeats of one
+end differ in their transfer pairs.
+
 Unlabelled target spectra (what k = 0 methods and test-time training learn from).
 They must never be the target measurements of the master calibration samples: a
 simple assignment re-pairs most of them with their master spectra (69–78 % on
@@ -36,12 +49,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from spektron.methods.context import ModelCache, TransferContext
-from spektron.evaluation.splits import calibration_test_split, select_transfer
+from spektron.evaluation.splits import BATCH_ENDS, calibration_test_split, select_transfer, shifted_batch
 
 __all__ = ["ProtocolSplit", "make_split", "check_protocol", "repeat_seeds", "valid_rows", "UNLABELLED",
-           "describe_unlabelled"]
+           "describe_unlabelled", "describe_split", "parse_splits", "batch_end", "SPLITS", "SHIFTED_SPLITS"]
 
-SPLITS = ("ks", "random")
+SPLITS = ("ks", "random", "shifted", "shifted-pc")
+#: The splits whose test set is a batch at one end of the population (see the module docstring).
+SHIFTED_SPLITS = ("shifted", "shifted-pc")
 SELECTIONS = ("ks", "random")
 UNLABELLED = ("test", "pool", "calibration")
 
@@ -53,6 +68,36 @@ def describe_unlabelled(unlabelled: str, pool_fraction: float = 0.2) -> str:
         "pool": f"a disjoint pool ({pool_fraction:.0%} of the non-test samples; their master spectra and labels unused)",
         "calibration": "the target spectra of the master calibration samples (LEAKY: implicit transfer pairs)",
     }[unlabelled]
+
+
+def describe_split(split: str, cal_fraction: float = 0.8) -> str:
+    """One sentence for reports: how the test set was drawn."""
+    share = f"{1 - cal_fraction:.0%}"
+    return {
+        "ks": "Kennard–Stone calibration set on the master spectra, the rest as test set",
+        "random": "random calibration/test split (the test set samples the calibration population)",
+        "shifted": f"shifted batch: the test set is the top or bottom {share} of the property's reference values "
+                   "(alternating by repeat), the calibration set the rest",
+        "shifted-pc": f"shifted batch (property-blind): the test set is the top or bottom {share} of the master "
+                      "spectra's first principal component scores (alternating by repeat)",
+    }[split]
+
+
+def parse_splits(text) -> list[str]:
+    """``"random,shifted"`` (or a list) → the validated split names, in order, without repeats."""
+    items = text.split(",") if isinstance(text, str) else list(text)
+    splits = list(dict.fromkeys(str(s).strip() for s in items if str(s).strip()))
+    if not splits:
+        raise ValueError(f"no split given: expected one or more of {', '.join(SPLITS)}")
+    for s in splits:
+        if s not in SPLITS:
+            raise ValueError(f"unknown split {s!r}: expected one of {', '.join(SPLITS)}")
+    return splits
+
+
+def batch_end(split: str, repeat: int) -> str | None:
+    """Which end of the population a shifted split's batch is taken from in ``repeat`` (None otherwise)."""
+    return BATCH_ENDS[int(repeat) % 2] if split in SHIFTED_SPLITS else None
 
 
 def check_protocol(repeats: int, split: str, selection: str, unlabelled: str = "test",
@@ -98,6 +143,7 @@ class ProtocolSplit:
     seed: int
     unlabelled: np.ndarray | None = None
     unlabelled_kind: str = "test"
+    batch_end: str | None = None
 
     def __post_init__(self) -> None:
         if self.unlabelled is None:
@@ -165,15 +211,26 @@ def make_split(
     calibration rows for transfer selection (Kennard–Stone on the master spectra, or
     a seeded permutation).
 
-    Reference values are read only to find the rows that have one: the split never
-    depends on the values themselves (changing a test label changes only its score).
+    With ``split`` ``"ks"`` or ``"random"`` reference values are read only to find the rows
+    that have one: the split never depends on the values themselves (changing a test label
+    changes only its score). ``"shifted"`` takes the test set at one end of the values by
+    design (a batch of another grade); ``"shifted-pc"`` at one end of the master spectra's
+    first principal component, blind to the values.
     """
     check_protocol(1, split, selection, unlabelled, pool_fraction)
     rows = valid_rows(y)
     if rows.size < 3:
         raise ValueError(f"only {rows.size} samples have this property; need at least 3")
     split_seed, sel_seed = repeat_seeds(seed, repeat)
-    cal, test = calibration_test_split(master_X[rows], cal_fraction, split, seed=split_seed)
+    end = batch_end(split, repeat)
+    if end is None:
+        cal, test = calibration_test_split(master_X[rows], cal_fraction, split, seed=split_seed)
+    else:
+        if not 0.0 < cal_fraction < 1.0:
+            raise ValueError(f"cal_fraction must lie strictly between 0 and 1, got {cal_fraction}")
+        scores = (np.asarray(y, dtype=float)[rows] if split == "shifted"
+                  else first_pc_scores(np.asarray(master_X, dtype=float)[rows]))
+        cal, test = shifted_batch(scores, 1.0 - cal_fraction, end)
     cal, test = rows[cal], rows[test]
     if unlabelled == "test":
         pool = test
@@ -189,4 +246,14 @@ def make_split(
         pool, cal = np.sort(cal[drawn[:n_pool]]), np.sort(cal[drawn[n_pool:]])
     order = cal[select_transfer(master_X[cal], cal.size, selection, seed=sel_seed)]
     return ProtocolSplit(cal=cal, test=test, transfer_order=order, seed=sel_seed, unlabelled=pool,
-                         unlabelled_kind=unlabelled)
+                         unlabelled_kind=unlabelled, batch_end=end)
+
+
+def first_pc_scores(X: np.ndarray) -> np.ndarray:
+    """Scores of the rows of ``X`` on its first principal component, signed so that the
+    loading's largest-magnitude channel is positive (deterministic across platforms)."""
+    Xc = X - X.mean(axis=0)
+    _, _, Vt = np.linalg.svd(Xc, full_matrices=False)
+    v = Vt[0]
+    v = v * (1.0 if v[np.argmax(np.abs(v))] >= 0 else -1.0)
+    return Xc @ v

@@ -15,9 +15,9 @@ from typing import Sequence
 import numpy as np
 
 from spektron.evaluation.plots import plot_rmsep_vs_k
-from spektron.evaluation.protocol import describe_unlabelled
+from spektron.evaluation.protocol import SPLITS, describe_split, describe_unlabelled
 from spektron.evaluation.records import RECORD_KEYS, summarise
-from spektron.evaluation.standing import standing_markdown
+from spektron.evaluation.standing import split_comparison_markdown, standing_markdown
 from spektron.run_layout import RESULTS_CSV, RESULTS_JSON, SUMMARY
 
 __all__ = ["summary_markdown", "summary_tables", "write_results"]
@@ -59,8 +59,17 @@ def summary_tables(records: list[dict]) -> list[tuple[str, list[str], list[list[
     return tables
 
 
+def by_split(records: list[dict]) -> dict[str, list[dict]]:
+    """The records of each split of a run, in the order they ran."""
+    out: dict[str, list[dict]] = {}
+    for rec in records:
+        out.setdefault(rec.get("split", "?"), []).append(rec)
+    return out
+
+
 def summary_markdown(records: list[dict], notes: Sequence[str] = (), command: str | None = None) -> str:
-    """``summary.md``: one method × k table per pair and property."""
+    """``summary.md``: one method × k table per pair and property; with several splits, the
+    method's standing on each side by side first, then each split's own tables."""
     lines = ["# Calibration-transfer benchmark", ""]
     if command:
         lines += [f"Command: `{command}`", ""]
@@ -72,16 +81,27 @@ def summary_markdown(records: list[dict], notes: Sequence[str] = (), command: st
                   "`target (bound)` is a PLS calibrated on the target's own calibration set — the error no transfer can beat.", "",
                   "Unlabelled target spectra (k = 0 methods, test-time training): "
                   + "; ".join(describe_unlabelled(u) for u in unl) + ".", ""]
+        for split in spl:
+            if split in SPLITS:
+                lines.append(f"- `{split}`: {describe_split(split)}.")
+        lines.append("")
     for note in notes:
         lines.append(f"> Note: {note}")
     if notes:
         lines.append("")
-    for title, header, rows in summary_tables(records):
-        lines += [f"## {title}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-        lines += ["| " + " | ".join(row) + " |" for row in rows]
-        lines.append("")
-    if any(r["method"] == "spektron" for r in records):
-        lines.append(standing_markdown(records))
+    parts = by_split(records)
+    if len(parts) > 1 and any(r["method"] == "spektron" for r in records):
+        lines.append(split_comparison_markdown(records))
+    for split, recs in parts.items():
+        prefix = f"{split}: " if len(parts) > 1 else ""
+        if len(parts) > 1:
+            lines += [f"# Split `{split}`", ""]
+        for title, header, rows in summary_tables(recs):
+            lines += [f"## {prefix}{title}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+            lines += ["| " + " | ".join(row) + " |" for row in rows]
+            lines.append("")
+        if any(r["method"] == "spektron" for r in recs):
+            lines.append(standing_markdown(recs))
     return "\n".join(lines)
 
 
@@ -108,5 +128,8 @@ def write_results(
     (out / SUMMARY).write_text(summary_markdown(records, notes, command))
     paths["tables"] = [out / RESULTS_JSON, out / RESULTS_CSV, out / SUMMARY]
     if plots and records:
-        paths["plots"] = plot_rmsep_vs_k(records, out, property_units=property_units)
+        parts = by_split(records)
+        paths["plots"] = [path for split, recs in parts.items()
+                          for path in plot_rmsep_vs_k(recs, out, property_units=property_units,
+                                                      tag=split if len(parts) > 1 else "")]
     return paths

@@ -16,7 +16,10 @@ from scipy.spatial.distance import cdist
 
 from spektron.data.spectra import check_spectra
 
-__all__ = ["kennard_stone", "calibration_test_split", "select_transfer"]
+__all__ = ["kennard_stone", "calibration_test_split", "select_transfer", "shifted_batch", "BATCH_ENDS"]
+
+#: The two ends a shifted batch is taken from, alternating by repeat.
+BATCH_ENDS = ("top", "bottom")
 
 
 def kennard_stone(X: np.ndarray, n: int | None = None) -> np.ndarray:
@@ -80,6 +83,29 @@ def calibration_test_split(
         raise ValueError(f"unknown split method {method!r}: expected 'ks' or 'random'")
     test = np.setdiff1d(np.arange(m), cal)
     return np.sort(cal), test
+
+
+def shifted_batch(scores: np.ndarray, batch_fraction: float, end: str) -> tuple[np.ndarray, np.ndarray]:
+    """Split rows into a calibration set and a *batch* at one end of ``scores``.
+
+    The batch is the ``round(batch_fraction · n)`` rows with the highest (``end="top"``) or
+    lowest (``"bottom"``) scores — a production batch of another grade or season, whose
+    chemistry differs from the calibration set's instead of sampling it. Ties resolve by
+    row index, so the split is deterministic. Returns (calibration, batch), both sorted.
+    """
+    scores = np.asarray(scores, dtype=float).ravel()
+    if not np.all(np.isfinite(scores)):
+        raise ValueError("shifted_batch: the scores that order the rows must be finite")
+    if end not in BATCH_ENDS:
+        raise ValueError(f"unknown batch end {end!r}: expected one of {', '.join(BATCH_ENDS)}")
+    m = scores.size
+    n_batch = int(round(float(batch_fraction) * m))
+    if n_batch < 1 or m - n_batch < 2:
+        raise ValueError(f"a batch of {batch_fraction:g} of {m} samples leaves {n_batch} in the batch and "
+                         f"{m - n_batch} for calibration; need at least 1 and 2")
+    order = np.argsort(scores if end == "bottom" else -scores, kind="stable")
+    batch = np.sort(order[:n_batch])
+    return np.setdiff1d(np.arange(m), batch), batch
 
 
 def select_transfer(

@@ -14,7 +14,8 @@ from typing import Iterable, Sequence
 
 from spektron.evaluation.records import summarise
 
-__all__ = ["method_standing", "field_ranking", "k_trend", "standing_markdown", "ABLATIONS"]
+__all__ = ["method_standing", "field_ranking", "k_trend", "standing_markdown", "split_comparison",
+           "split_comparison_markdown", "ABLATIONS"]
 
 #: Variants of ``spektron`` that are ablations of it, not competitors.
 ABLATIONS = ("spektron-nottt", "spektron-codes", "spektron-single")
@@ -167,3 +168,96 @@ def standing_markdown(records: Sequence[dict], method: str = "spektron") -> str:
     lines += [f"| {r['method']} | {r['cells']} | {r['wins']} | {r['mean_rank']:.2f} | {r['geo_ratio']:.3f} | "
               f"{r['worst_ratio']:.2f} |" for r in ranking]
     return "\n".join(lines) + "\n"
+
+
+def split_comparison(records: Sequence[dict], method: str = "spektron", *, harm_tolerance: float = 1.05) -> list[dict]:
+    """The method's standing in each split of a run with several (``split`` in the records),
+    cell by cell: one row per (master, target, property, k) with, per split, the
+    :func:`method_standing` figures and ``batch`` — the method over its own ablation without
+    the unlabelled spectra (``<method>-nottt``), i.e. what the unlabelled batch did to it —
+    and ``batch_harm``: the method over the better of ``meancorr`` and that ablation (the
+    batch made it worse than ignoring it, beyond ``harm_tolerance``, when above; at k = 0,
+    where the ablation has no pairs to transfer with, over ``meancorr``)."""
+    by_split: dict[str, list[dict]] = {}
+    for rec in records:
+        by_split.setdefault(rec.get("split", "?"), []).append(rec)
+    rows: dict[tuple, dict] = {}
+    for split, recs in by_split.items():
+        stats = summarise(recs)
+        for r in method_standing(recs, method, harm_tolerance=harm_tolerance):
+            cell = (r["master"], r["target"], r["property"], r["k"])
+            ref = {name: stats.get((*cell[:3], name, cell[3]), {}).get("rmsep", math.nan)
+                   for name in ("meancorr", f"{method}-nottt")}
+            nottt = ref[f"{method}-nottt"]
+            if math.isfinite(nottt) and nottt > 0:
+                r["batch"] = r["rmsep"] / nottt
+            if cell[3] == 0:  # without pairs the ablation transfers nothing: ignoring the batch is meancorr's
+                ref.pop(f"{method}-nottt")
+            finite = [v for v in ref.values() if math.isfinite(v) and v > 0]
+            if finite:
+                r["batch_harm"] = r["rmsep"] / min(finite)
+                r["batch_harmful"] = r["batch_harm"] > harm_tolerance
+            rows.setdefault(cell, {"master": cell[0], "target": cell[1], "property": cell[2], "k": cell[3],
+                                   "splits": {}})["splits"][split] = r
+    return list(rows.values())
+
+
+def split_comparison_markdown(records: Sequence[dict], method: str = "spektron") -> str:
+    """A markdown section: the method in each split side by side (RMSEP, ratio to the best
+    competitor, harm against ``none``/``meancorr``, and against ignoring the batch), with
+    a count line per split. "" when the run has one split or not the method."""
+    splits = list(dict.fromkeys(r.get("split", "?") for r in records))
+    rows = split_comparison(records, method)
+    if len(splits) < 2 or not rows:
+        return ""
+    head = ["pair", "property", "k"]
+    for s in splits:
+        head += [f"{s}: {method}", "× best", "harm", "× nottt"]
+    lines = [f"## `{method}` on each split, side by side", "",
+             "Per split: the mean RMSEP ± sd, its ratio to the best competitor (✗: not the lowest), harm "
+             "(over the better of `none` and `meancorr`; ✗ above 1.05) and `× nottt` (over "
+             f"`{method}-nottt`, which ignores the unlabelled spectra: above 1 the batch made it worse; ✗ when "
+             "above 1.05 × the better of `meancorr` and the ablation).", "",
+             "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for row in rows:
+        cells = [f"{row['master']} → {row['target']}", row["property"], str(row["k"])]
+        for s in splits:
+            r = row["splits"].get(s)
+            if r is None:
+                cells += ["—"] * 4
+                continue
+            ratio = f"{r['ratio_to_best']:.2f}" + ("" if r.get("lowest") else " ✗") if "ratio_to_best" in r else "—"
+            harm = (f"{r['harm']:.2f}" + (" ✗" if r["harmful"] else "")) if "harm" in r else "—"
+            batch = (f"{r['batch']:.2f}" + (" ✗" if r.get("batch_harmful") else "")) if "batch" in r else "—"
+            cells += [_fmt(r["rmsep"], r["sd"]), ratio, harm, batch]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines.append("")
+    for s in splits:
+        rs = [row["splits"][s] for row in rows if s in row["splits"]]
+        paired = [r for r in rs if r["k"] >= 1]
+        line = (f"- {s}: lowest in {sum(bool(r.get('lowest')) for r in rs)} of {len(rs)} cells, "
+                f"{_times(_geo(r.get('ratio_to_best') for r in rs))} the per-cell best (geometric mean); harm in "
+                f"{sum(bool(r.get('harmful')) for r in rs)}; worse than ignoring the batch in "
+                f"{sum(bool(r.get('batch_harmful')) for r in rs)}")
+        if paired:
+            line += (f"; with pairs (k ≥ 1): {_times(_geo(r.get('ratio_to_best') for r in paired))} the best other "
+                     f"method, {_times(_geo(r.get('ratio_to_bound') for r in paired))} the target's own calibration")
+        flags = [rec for rec in records if rec.get("split", "?") == s and rec["method"] == method and rec["k"] == 0
+                 and rec.get("batch_matters")]
+        if flags:
+            line += (f"; without pairs the batch was flagged as unlike the calibration set in "
+                     f"{sum(bool(rec.get('batch_differs')) for rec in flags)} of the {len(flags)} fits where its mean "
+                     "difference along the calibration exceeds the calibration's error")
+        lines.append(line + ".")
+    return "\n".join(lines) + "\n"
+
+
+def _times(ratio: float) -> str:
+    """``1.234×``, or ``n/a×`` when no competitor ran."""
+    return f"{ratio:.3f}×" if math.isfinite(ratio) else "n/a×"
+
+
+def _geo(values) -> float:
+    """Geometric mean of the finite positive values (NaN when there are none)."""
+    v = [x for x in values if x is not None and math.isfinite(x) and x > 0]
+    return math.exp(sum(math.log(x) for x in v) / len(v)) if v else math.nan

@@ -43,6 +43,11 @@ class TransferStrategy(BaseEstimator):
         X = check_spectra(X, "target spectra", self.n_features_in_, "the method was fitted on")
         return np.asarray(self._predict(X), dtype=float).ravel()
 
+    def diagnostics(self) -> dict:
+        """Scalars a benchmark record keeps beside the method's errors (what the fit decided
+        from the data, e.g. whether the batch looked unlike the calibration set); none by default."""
+        return {}
+
     def _fit(self, context: TransferContext) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 

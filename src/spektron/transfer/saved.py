@@ -194,10 +194,13 @@ def fit_transfer_model(
     pair_arrays = (ctx.transfer_master_X, ctx.transfer_target_X) if ctx.k else None
     nuisance = InstrumentNuisance.estimate(master_X, pairs=pair_arrays, target_unlabelled=ctx.target_unlabelled_X)
     domain = CalibrationDomain().fit(master_X, nuisance=nuisance.covariance_factor(1.0))
-    if ctx.target_unlabelled_X is not None and len(ctx.target_unlabelled_X):
-        shift = ctx.target_unlabelled_X.mean(axis=0) - master_X.mean(axis=0)
-    elif ctx.k:
+    # the instrument's mean difference for the domain flags: the pairs' (no chemistry in it) when there are
+    # any, else the batch's — which holds the batch's chemistry too, so a batch unlike the calibration set
+    # is flagged only as far as it differs beyond its own mean
+    if ctx.k:
         shift = (ctx.transfer_target_X - ctx.transfer_master_X).mean(axis=0)
+    elif ctx.target_unlabelled_X is not None and len(ctx.target_unlabelled_X):
+        shift = ctx.target_unlabelled_X.mean(axis=0) - master_X.mean(axis=0)
     else:
         shift = np.zeros(master_X.shape[1])
     summary.update(method=method, k_pairs=ctx.k, n_master=int(master_X.shape[0]),
@@ -226,8 +229,10 @@ def fit_transfer_model(
                                "gain": response.gain_, "noise_sd": response.noise_sd_,
                                "check": getattr(est, "response_check_", None)}
     # what the label-free tests said: about the unlabelled spectra (why they were or were not used), the pairs' gain
-    for attr, keys in (("shift_test_", ("passed", "p_shift")), ("gate_", ("passed", "p_added", "p_lost")),
-                       ("spread_check_", ("ratio", "p", "vetoed")), ("pair_gain_", ("slope", "se", "p", "applied"))):
+    for attr, keys in (("gate_", ("passed", "p_added", "p_lost")), ("spread_check_", ("ratio", "p", "vetoed")),
+                       ("pair_gain_", ("slope", "se", "p", "applied")),
+                       ("batch_check_", ("differs", "matters", "p", "spread_ratio", "p_spread", "pc_ratios",
+                                         "p_components", "mean_offset", "calibration_error"))):
         test = getattr(est, attr, None) if est is not None else None
         if test:
             summary[attr.rstrip("_")] = {key: test[key] for key in keys if key in test}

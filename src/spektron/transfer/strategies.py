@@ -50,7 +50,7 @@ from spektron.methods.base import TransferStrategy
 from spektron.methods.context import ModelCache, fingerprint
 from spektron.methods.registry import register_method
 from spektron.transfer.estimator import SpektronTransfer
-from spektron.transfer.nuisance_transfer import NuisanceTransfer
+from spektron.transfer.nuisance_transfer import MIN_PAIRS_LOO, NuisanceTransfer
 from spektron.transfer.views import DEFAULT_VIEWS, ViewAveragedTransfer
 
 __all__ = ["CHECKPOINT_ENV", "NuisanceStrategy", "SpektronStrategy", "resolve_checkpoint"]
@@ -73,8 +73,9 @@ def _data_key(context) -> str:
 class NuisanceStrategy(TransferStrategy):
     """Spektron: the target instrument as a nuisance model, a calibration invariant to it.
 
-    Parameters are those of :class:`~spektron.transfer.nuisance_transfer.NuisanceTransfer`
-    (defaults identical), plus
+    Parameters shared with :class:`~spektron.transfer.nuisance_transfer.NuisanceTransfer`
+    (``unlabelled_weight``, ``prior_weight``, ``max_components``, the gate, spread and gain
+    levels, ``response``) are passed to it with its defaults. Plus
 
     ttt : bool, default True
         Test-time training: the unlabelled target spectra re-estimate the nuisance model
@@ -85,7 +86,7 @@ class NuisanceStrategy(TransferStrategy):
         ``[z_chem; z_inst]`` (an encoder from ``checkpoint``, or a fresh one adapted to
         the pair for ``steps`` steps, as in ``spektron-deep``; no simulated prior then),
         or the better of the two inside the protocol (``"auto"``: leave-one-pair-out with
-        k ≥ ``min_pairs_loo``, else master CV; ``features_`` and ``feature_choice_`` say
+        k ≥ 3 pairs, else master CV; ``features_`` and ``feature_choice_`` say
         what was chosen and why). ``"spectra"`` is the default: fitting an encoder costs
         seconds per fit, and on the development sets the codes won only a few cells
         (docs/benchmarks.md).
@@ -100,46 +101,29 @@ class NuisanceStrategy(TransferStrategy):
 
     On the spectra the method is deterministic: its cross-validation partitions are
     fixed (seed 0, like the classical strategies' :class:`~spektron.baselines.PLSCalibration`),
-    so with no usable unlabelled covariance and no pairs it *is* ``meancorr``.
+    so with no usable unlabelled covariance and no pairs it is ``meancorr`` with the
+    batch's mean difference shrunk by its sampling error (:mod:`~spektron.transfer.offset`).
     """
 
     name = "spektron"
     requires_pairs = False
 
-    def __init__(self, ttt: bool = True, features: str = "spectra", unlabelled_weights: tuple = (0.0, 0.1),
-                 prior_weight: float = 0.0, max_components: int = 20, min_pairs_loo: int = 3,
-                 offset_rule: str = "derived", min_pairs_offset: int = 3, few_pairs_offset: str = "disagreement",
-                 loo_raise: bool = False,
-                 unlabelled_rule: str = "gate", shift_level: float | None = 0.01, gate_level: float = 0.001,
-                 gate_lost_level: float = 0.01, spread_level: float | None = 0.05, spread_ratio: float = 2.0,
-                 gain_level: float | None = 0.01, response: str = "auto", response_min_pairs: int = 3,
-                 response_level: float = 0.85, response_floor: float = 1.5, pair_mean: str = "offset",
-                 association_level: float = 0.05, views: tuple = DEFAULT_VIEWS, checkpoint: str | None = None,
+    def __init__(self, ttt: bool = True, features: str = "spectra", unlabelled_weight: float = 0.1,
+                 prior_weight: float = 0.0, max_components: int = 20, gate_level: float = 0.001,
+                 gate_lost_level: float = 0.01, spread_level: float | None = 0.05, gain_level: float | None = 0.01,
+                 response: str = "auto", views: tuple = DEFAULT_VIEWS, checkpoint: str | None = None,
                  steps: int = 150, encoder_config: dict | None = None, num_threads: int | None = 2):
         self.ttt = ttt
         self.features = features
         self.views = views
-        self.unlabelled_weights = unlabelled_weights
+        self.unlabelled_weight = unlabelled_weight
         self.prior_weight = prior_weight
         self.max_components = max_components
-        self.min_pairs_loo = min_pairs_loo
-        self.offset_rule = offset_rule
-        self.min_pairs_offset = min_pairs_offset
-        self.few_pairs_offset = few_pairs_offset
-        self.loo_raise = loo_raise
-        self.unlabelled_rule = unlabelled_rule
-        self.shift_level = shift_level
         self.gate_level = gate_level
         self.gate_lost_level = gate_lost_level
         self.spread_level = spread_level
-        self.spread_ratio = spread_ratio
         self.gain_level = gain_level
         self.response = response
-        self.response_min_pairs = response_min_pairs
-        self.response_level = response_level
-        self.response_floor = response_floor
-        self.pair_mean = pair_mean
-        self.association_level = association_level
         self.checkpoint = checkpoint
         self.steps = steps
         self.encoder_config = encoder_config
@@ -154,7 +138,7 @@ class NuisanceStrategy(TransferStrategy):
             return
         candidates = {f: self._fit_on(f, context) for f in ("spectra", "codes")}
         self.features_, self.feature_choice_ = _choose_features(
-            {f: est for f, (_, est) in candidates.items()}, context.k, int(self.min_pairs_loo))
+            {f: est for f, (_, est) in candidates.items()}, context.k, MIN_PAIRS_LOO)
         self.encoder_, self.estimator_ = candidates[self.features_]
 
     def _fit_on(self, features: str, context):
@@ -185,6 +169,17 @@ class NuisanceStrategy(TransferStrategy):
 
     def _predict(self, X):
         return self.estimator_.predict(X if self.encoder_ is None else _codes(self.encoder_, X))
+
+    def diagnostics(self) -> dict:
+        """The first view's offset (its standard error and the pairs' share) and batch check."""
+        est = self.estimator_.primary_
+        detail, check = est.offset_detail_, est.batch_check_
+        out = {"offset_sd": float(detail.get("sd", float("nan"))),
+               "pairs_share": float(detail.get("pairs_share", float("nan")))}
+        if check is not None:
+            out.update(batch_differs=bool(check["differs"]), batch_matters=bool(check["matters"]),
+                       batch_p=float(check.get("p", float("nan"))))
+        return out
 
 
 FEATURES = ("spectra", "codes", "auto")

@@ -19,6 +19,7 @@ from spektron.data.properties import reference_values
 from spektron.data.readers import read_spectra
 from spektron.data.spectra import SpectralData, interpolate_spectra
 from spektron.methods.registry import check_methods
+from spektron.transfer.batch import batch_line
 from spektron.transfer.saved import TransferModel, fit_transfer_model, load_model
 
 __all__ = ["Predictions", "predict_file", "transfer_files", "write_predictions", "write_transfer_outputs"]
@@ -63,10 +64,7 @@ class Predictions:
         if "selection_rule" not in summary:
             return ""
         parts = []
-        shift, gate = summary.get("shift_test"), summary.get("gate")
-        if shift:
-            parts.append(f"mean {'shifted' if shift['passed'] else 'not shifted'} from the master's"
-                         + _p_values(shift, p_shift="p"))
+        gate = summary.get("gate")
         if gate:  # a gate that could not run (too few spectra) has no p-values
             parts.append(f"covariance gate {'passed' if gate['passed'] else 'not passed'}"
                          + _p_values(gate, p_added="added p", p_lost="lost p"))
@@ -104,7 +102,7 @@ class Predictions:
 
     @property
     def offset_line(self) -> str:
-        """Where Spektron's prediction offset came from ("" for other methods)."""
+        """Where Spektron's prediction offset came from, with its standard error ("" for other methods)."""
         detail = self.model.summary.get("offset")
         if not detail:
             return ""
@@ -112,19 +110,30 @@ class Predictions:
         line = ""
         if gain and gain["applied"]:  # the target rescales what the calibration reads: coefficients divided by it
             line = f"the pairs' gain {gain['slope']:.3g} (± {gain['se']:.2g}, p = {gain['p']:.2g}) divides the coefficients; "
-        line += f"prediction offset {detail['offset']:+.4g}"
+        line += f"prediction offset {detail['offset']:+.4g}" + (f" (± {detail['sd']:.2g})" if "sd" in detail else "")
         source = detail.get("source")
-        if source in ("both", "both (disagreement)"):
-            how = "" if source == "both" else " (the pairs' error read off their disagreement)"
+        if source == "both":
+            shift = detail.get("batch_shift_sd", 0.0)
+            batch = (f"; the batch's chemistry differs from the calibration set's by about {shift:.2g} beyond "
+                     "sampling, read off the two estimates' disagreement" if shift > 0 else "")
             return (line + f": pairs {detail['pairs']:+.4g} (± {np.sqrt(detail['pairs_var']):.2g}) and unlabelled "
                     f"{detail['unlabelled']:+.4g} (± {np.sqrt(detail['unlabelled_var']):.2g}), the pairs' share "
-                    f"{detail['pairs_share']:.2f}{how}")
+                    f"{detail['pairs_share']:.2f}{batch}")
         if source == "pairs":
             return line + " (from the pairs)"
         if source == "unlabelled":
-            return line + (" (from the unlabelled spectra: too few pairs to read their error)" if "pairs" in detail
-                           else " (from the unlabelled spectra)")
+            shrink = detail.get("shrinkage", 1.0)
+            how = ("" if shrink >= 0.995 else
+                   f", shrunk to {shrink:.0%} of their mean difference {detail['unlabelled']:+.4g}: the two means differ "
+                   "little beyond sampling")
+            return line + f" (from the unlabelled spectra{how})"
         return line
+
+    @property
+    def batch_line(self) -> str:
+        """Without pairs: whether the batch looks unlike the calibration set, where Spektron cannot
+        tell its chemistry from the instrument ("" for other methods and with pairs)."""
+        return batch_line(self.model.summary.get("batch_check"), int(self.model.summary.get("k_pairs", 0)))
 
 
 def _p_values(test: dict, **labels: str) -> str:
@@ -217,11 +226,16 @@ def write_predictions(path: str | os.PathLike, predictions: Predictions) -> Path
 
 def write_transfer_outputs(out: str | os.PathLike, predictions: Predictions) -> tuple[Path, Path]:
     """``OUT/predictions.csv`` and ``OUT/diagnostics.json`` (the model's summary, the
-    property, the number of target spectra and the domain line)."""
+    property, the number of target spectra and the lines the command prints: domain,
+    offset and — without pairs — what the batch says)."""
     out = Path(out)
     csv_path = write_predictions(out / PREDICTIONS, predictions)
     diag = dict(predictions.model.summary, property=predictions.property_name,
                 n_target=len(predictions.values), domain=predictions.domain_line)
+    for key in ("offset_line", "batch_line"):
+        line = getattr(predictions, key)
+        if line:
+            diag[key] = line
     json_path = out / DIAGNOSTICS
     json_path.write_text(json.dumps(diag, indent=2, default=_jsonable))
     return csv_path, json_path
