@@ -15,12 +15,16 @@ def predict_command(
     out: Path = typer.Option(..., "--out", "-o", help="Predictions CSV to write."),
     resample: bool = typer.Option(False, "--resample", help="Interpolate spectra on another axis onto the model's "
                                                             "(otherwise that is an error)."),
+    trust_pickle: bool = typer.Option(False, "--trust-pickle", help="Also load a model file of the old pickle format "
+                                      "(written before 2026-12-08). Loading a pickle runs any code it holds: only "
+                                      "for files from a source you trust."),
 ) -> None:
     """Predict a property of new target spectra with a saved transfer model.
 
     Writes OUT (CSV) with columns sample, <property> (the prediction), T2, Q and domain
     (ok / warning: beyond a 95 % limit / outside: beyond a 99 % limit of the calibration
-    domain), and prints how many spectra lie outside it. Example:
+    domain), and prints how many spectra lie outside it. Loading the model runs no code
+    from the file: its header, checksum and the types it holds are checked first. Example:
 
         spektron predict --model m5_to_mp5.spk --spectra next_week.csv --out next_week_predictions.csv
     """
@@ -29,7 +33,7 @@ def predict_command(
     try:
         if out.is_dir():
             raise ValueError(f"--out {out} is a folder; give a file name for the predictions")
-        result = predict_file(model, spectra, resample=resample)
+        result = predict_file(model, spectra, resample=resample, trust_pickle=trust_pickle)
     except (ValueError, FileNotFoundError) as err:
         fail(str(err))
     write_predictions(out, result)

@@ -69,8 +69,6 @@ def transfer_command(
         fail(str(err))
     write_transfer_outputs(out, result)
     model = result.model
-    if save is not None:
-        model.save(save)
     chosen = model.method + (f" (auto: {model.summary['auto_rule']})" if method == "auto" else "")
     typer.echo(f"predicted {result.property_name} for {len(result.values)} target spectra with {chosen}; "
                f"wrote {out / PREDICTIONS}")
@@ -86,4 +84,8 @@ def transfer_command(
     if result.batch_line:
         typer.echo(result.batch_line)
     if save is not None:
+        try:
+            model.save(save)
+        except ValueError as err:  # a method the safe model file cannot hold: the predictions stand
+            fail(f"{err}; the predictions are written ({out / PREDICTIONS}), the model is not")
         typer.echo(f"saved the transfer model to {save}")

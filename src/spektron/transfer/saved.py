@@ -4,9 +4,10 @@
 peers, Spektron and its ablations), the axis and unit it expects, the property, the
 calibration domain that flags spectra it should not be trusted on
 (:class:`~spektron.transfer.outliers.CalibrationDomain`), a training summary and the
-package version. :meth:`TransferModel.save` writes one file atomically (a versioned
-pickle: load only files you trust, as with any pickled scikit-learn model);
-:func:`load_model` refuses files of another format or of a newer format version.
+package version. :meth:`TransferModel.save` writes one file atomically in a format whose loading runs no
+code from the file (:mod:`~spektron.transfer.model_file`: a checked header and a skops
+payload rebuilt only from allow-listed types); :func:`load_model` refuses anything else,
+and reads the pickles of format version 1 only when told to trust them.
 
 ``method="auto"`` chooses among :data:`AUTO_CANDIDATES` by leave-one-pair-out error on
 the transfer pairs (k ≥ 3); with fewer pairs nothing can rank them, and the default
@@ -16,7 +17,6 @@ the transfer pairs (k ≥ 3); with fewer pairs nothing can rank them, and the de
 from __future__ import annotations
 
 import os
-import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -28,14 +28,13 @@ from spektron.atomic_io import atomic_write
 from spektron.data.spectra import check_axis, check_spectra, interpolate_spectra, normalise_unit
 from spektron.methods.context import TransferContext
 from spektron.methods.registry import check_methods, get_method, method_spec
+from spektron.transfer.model_file import FORMAT, FORMAT_VERSION, read_model_file, write_model_file
 from spektron.transfer.nuisance import InstrumentNuisance
 from spektron.transfer.outliers import CalibrationDomain
 
 __all__ = ["AUTO_CANDIDATES", "FORMAT", "FORMAT_VERSION", "TransferModel", "choose_method", "fit_transfer_model",
            "load_model"]
 
-FORMAT = "spektron-transfer-model"
-FORMAT_VERSION = 1
 AUTO_CANDIDATES = ("spektron", "meancorr", "augment", "ds", "pds", "sbc")
 AUTO_DEFAULT = "spektron"
 MIN_PAIRS_AUTO = 3
@@ -83,33 +82,23 @@ class TransferModel:
 
     # -------------------------------------------------------------- storage
     def save(self, path: str | os.PathLike) -> Path:
-        """Write the model to ``path`` atomically (temporary file + rename)."""
+        """Write the model to ``path`` atomically (temporary file + rename) in the safe format of
+        :mod:`~spektron.transfer.model_file`; a method it cannot hold is refused by name."""
         path = Path(path)
         if path.is_dir():
             raise ValueError(f"{path} is a directory; give a file name for the transfer model")
         path.parent.mkdir(parents=True, exist_ok=True)
-        payload = {"format": FORMAT, "version": FORMAT_VERSION, "model": self}
-        with atomic_write(path, "wb") as fh:
-            pickle.dump(payload, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        return path
+        return write_model_file(path, self, method=self.method, property_name=self.property_name)
 
 
-def load_model(path: str | os.PathLike) -> TransferModel:
-    """A :class:`TransferModel` written by :meth:`TransferModel.save` (or ``spektron transfer --save``)."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"transfer model not found: {path}")
-    try:
-        with open(path, "rb") as fh:
-            payload = pickle.load(fh)
-    except Exception as exc:  # noqa: BLE001 - any unpickling failure means: not our file
-        raise ValueError(f"{path} is not a Spektron transfer model ({type(exc).__name__})") from None
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise ValueError(f"{path} is not a Spektron transfer model")
-    if int(payload.get("version", 0)) > FORMAT_VERSION:
-        raise ValueError(f"{path} was written in format version {payload['version']}, newer than this Spektron "
-                         f"reads ({FORMAT_VERSION}); upgrade spektron to load it")
-    return payload["model"]
+def load_model(path: str | os.PathLike, *, trust_pickle: bool = False) -> TransferModel:
+    """A :class:`TransferModel` written by :meth:`TransferModel.save` (or ``spektron transfer --save``).
+    Pickles written before 2026-12-08 load only with ``trust_pickle=True``: unpickling runs any
+    code the file names."""
+    model = read_model_file(path, trust_pickle=trust_pickle)
+    if not isinstance(model, TransferModel):
+        raise ValueError(f"{path} holds a {type(model).__name__}, not a Spektron transfer model")
+    return model
 
 
 # ------------------------------------------------------------------ fitting

@@ -202,9 +202,10 @@ def transfer_files(master: str | os.PathLike, target: str | os.PathLike, *, meth
 
 
 def predict_file(model: str | os.PathLike | TransferModel, spectra: str | os.PathLike, *,
-                 resample: bool = False) -> Predictions:
-    """A saved transfer model (path or object) applied to a spectra file."""
-    fitted = load_model(model) if not isinstance(model, TransferModel) else model
+                 resample: bool = False, trust_pickle: bool = False) -> Predictions:
+    """A saved transfer model (path or object) applied to a spectra file (``trust_pickle``: see
+    :func:`~spektron.transfer.saved.load_model`)."""
+    fitted = load_model(model, trust_pickle=trust_pickle) if not isinstance(model, TransferModel) else model
     data = read_spectra(spectra)
     if data.unit != fitted.unit:
         data = data.to_unit(fitted.unit)
