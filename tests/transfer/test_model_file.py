@@ -94,6 +94,15 @@ def test_an_old_pickle_loads_only_when_trusted(saved, tmp_path):
     with pytest.warns(UserWarning, match="loading a pickle"):
         loaded = load_model(old, trust_pickle=True)
     np.testing.assert_array_equal(loaded.predict(Xt), model.predict(Xt))
+    from spektron.data.readers import write_csv
+    from spektron.data.spectra import SpectralData
+
+    write_csv(SpectralData(Xt, AXIS, "nm", sample_ids=[f"s{i}" for i in range(len(Xt))]), tmp_path / "new.csv")
+    res = CliRunner().invoke(app, ["predict", "--model", str(old), "--spectra", str(tmp_path / "new.csv"),
+                                   "--out", str(tmp_path / "p.csv"), "--trust-pickle"])
+    assert res.exit_code == 0, res.output
+    assert f"warning: {old}: loading a pickle, which runs any code it holds (trusted on request)" in res.output
+    assert (tmp_path / "p.csv").exists()
 
 
 def test_a_file_naming_a_type_outside_the_allow_list_is_refused_before_anything_is_built(saved, tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import typer
@@ -33,9 +34,13 @@ def predict_command(
     try:
         if out.is_dir():
             raise ValueError(f"--out {out} is a folder; give a file name for the predictions")
-        result = predict_file(model, spectra, resample=resample, trust_pickle=trust_pickle)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", UserWarning)
+            result = predict_file(model, spectra, resample=resample, trust_pickle=trust_pickle)
     except (ValueError, FileNotFoundError) as err:
         fail(str(err))
+    for warning in caught:  # e.g. a trusted pickle was loaded: one line each, not Python's two
+        typer.echo(f"warning: {warning.message}", err=True)
     write_predictions(out, result)
     typer.echo(f"predicted {result.property_name} for {len(result.values)} spectra with {result.model.method}; "
                f"wrote {out}")
