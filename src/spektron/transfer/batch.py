@@ -30,6 +30,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import f as f_distribution
 
+from spektron.transfer.nuisance import excess_span
+
 __all__ = ["batch_check", "BATCH_LEVEL", "BATCH_COMPONENTS", "batch_line"]
 
 #: The level at which a narrower spread counts as evidence (the conventional 5 %; it changes
@@ -45,14 +47,16 @@ def _lower_p(ratio: np.ndarray, n_u: int, n: int) -> np.ndarray:
 
 
 def batch_check(master_X: np.ndarray, unlabelled_X: np.ndarray, coef: np.ndarray, *, mean_offset: float,
-                calibration_error: float, components: int = BATCH_COMPONENTS, level: float = BATCH_LEVEL) -> dict:
+                calibration_error: float, components: int = BATCH_COMPONENTS, level: float = BATCH_LEVEL,
+                basis: np.ndarray | None = None) -> dict:
     """Does the batch spread less than the calibration set, beyond sampling, along the
     calibration or a leading principal direction of the two sets?
 
     ``mean_offset``: the batch's mean difference along ``coef`` (``cu``); ``calibration_error``:
     the calibration's cross-validated RMSE. Returns the spread ratios and p-values, ``p``
     (the smallest, Bonferroni-corrected), ``matters`` (``|mean_offset| > calibration_error``)
-    and ``differs``: ``p < level`` and it matters.
+    and ``differs``: ``p < level`` and it matters. ``basis``: :func:`~spektron.transfer.nuisance.excess_span`
+    of the two sets when the caller has it (the same directions, without another SVD).
     """
     Xm, Xu = np.asarray(master_X, dtype=float), np.asarray(unlabelled_X, dtype=float)
     n, n_u = Xm.shape[0], Xu.shape[0]
@@ -68,9 +72,9 @@ def batch_check(master_X: np.ndarray, unlabelled_X: np.ndarray, coef: np.ndarray
     # the directions of both sets together, each centred on its own mean: directions chosen on the
     # master set alone would be those where its sample happens to spread most, and any new sample
     # would spread less there
-    _, s, Vt = np.linalg.svd(np.vstack([Mc, Uc]), full_matrices=False)
-    q = int(min(components, n - 2, n_u - 2, int(np.sum(s > 1e-10 * max(s[0], 1e-300)))))
-    V = Vt[:q].T
+    span = excess_span(Xm, Xu) if basis is None else basis
+    q = int(min(components, n - 2, n_u - 2, span.shape[1]))
+    V = span[:, :q]
     ratios_pc = (np.var(Uc @ V, axis=0, ddof=1) / np.var(Mc @ V, axis=0, ddof=1) if q > 0 else np.zeros(0))
     p_b = float(_lower_p(ratio_b, n_u, n)) if np.isfinite(ratio_b) else 1.0
     p_pc = float(min(1.0, q * _lower_p(ratios_pc, n_u, n).min())) if q > 0 else 1.0

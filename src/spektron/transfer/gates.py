@@ -13,16 +13,18 @@ from __future__ import annotations
 
 import numpy as np
 
+from spektron.transfer.nuisance import excess_span
+
 __all__ = ["additive_nuisance_gate"]
 
 _NULL_ROOTS: dict[tuple[int, int, int, int], np.ndarray] = {}
 
 
-def _roots(A: np.ndarray, B: np.ndarray, q: int) -> np.ndarray:
-    """Eigenvalues of cov(B) relative to cov(A) in the q leading principal directions of both."""
+def _roots(A: np.ndarray, B: np.ndarray, q: int, basis: np.ndarray | None = None) -> np.ndarray:
+    """Eigenvalues of cov(B) relative to cov(A) in the q leading principal directions of both
+    (``basis``: their :func:`~spektron.transfer.nuisance.excess_span`, when the caller has it)."""
     Ac, Bc = A - A.mean(axis=0), B - B.mean(axis=0)
-    _, _, Vt = np.linalg.svd(np.vstack([Ac, Bc]), full_matrices=False)
-    Q = Vt[:q].T
+    Q = (excess_span(A, B) if basis is None else basis)[:, :q]
     Sa, Sb = np.cov((Ac @ Q).T), np.cov((Bc @ Q).T)
     L = np.linalg.cholesky(Sa + 1e-10 * np.trace(Sa) / q * np.eye(q))
     Li = np.linalg.inv(L)
@@ -30,7 +32,8 @@ def _roots(A: np.ndarray, B: np.ndarray, q: int) -> np.ndarray:
 
 
 def additive_nuisance_gate(master_X: np.ndarray, target_X: np.ndarray, components: int = 10, level: float = 0.01,
-                           reps: int | None = None, seed: int = 0, lost_level: float | None = None) -> dict:
+                           reps: int | None = None, seed: int = 0, lost_level: float | None = None,
+                           basis: np.ndarray | None = None) -> dict:
     """Does the target instrument *add* per-sample variance to the master's, and only add?
 
     In the ``q`` leading principal directions of both sets, the eigenvalues of the
@@ -43,7 +46,8 @@ def additive_nuisance_gate(master_X: np.ndarray, target_X: np.ndarray, component
     covariance excess is then no estimate of an additive nuisance): p-values below
     ``level`` and not below ``lost_level`` (None: ``level``) respectively. ``reps``
     simulated null draws (None: at least 300 and ``2 / level``, so that the level can be
-    reached — with fewer than ``1 / level`` draws no p-value falls below it).
+    reached — with fewer than ``1 / level`` draws no p-value falls below it). ``basis``: the
+    two sets' :func:`~spektron.transfer.nuisance.excess_span`, when the caller has it.
     """
     lost_level = level if lost_level is None else lost_level
     if reps is None:
@@ -52,7 +56,7 @@ def additive_nuisance_gate(master_X: np.ndarray, target_X: np.ndarray, component
     q = int(min(components, nm - 2, nt - 2, master_X.shape[1]))
     if q < 1:
         return {"passed": False, "components": q, "reason": "too few spectra for the test"}
-    roots = _roots(master_X, target_X, q)
+    roots = _roots(master_X, target_X, q, basis)
     key = (q, nm, nt, int(reps))
     null = _NULL_ROOTS.get(key)
     if null is None:

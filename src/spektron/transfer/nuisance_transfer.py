@@ -399,7 +399,8 @@ class NuisanceTransfer(BaseEstimator):
         if len(weights) > 1:
             if self.gate_ is None:  # the batch against the master set: the same in every pass
                 self.gate_ = additive_nuisance_gate(Xm, Xu, GATE_COMPONENTS, float(self.gate_level),
-                                                    seed=int(self.seed), lost_level=float(self.gate_lost_level))
+                                                    seed=int(self.seed), lost_level=float(self.gate_lost_level),
+                                                    basis=self._span)
             default = max(weights) if self.gate_["passed"] else weights[0]
             if k < MIN_PAIRS_LOO:
                 weights, rule = (default,), f"covariance gate ({'passed' if self.gate_['passed'] else 'not passed'})"
@@ -441,7 +442,7 @@ class NuisanceTransfer(BaseEstimator):
         shrinkage, t2, q = 1.0, float("nan"), 0
         if cu is not None:
             shrinkage, t2, q = shift_shrinkage(nuisance.master_centred, nuisance.unlabelled_centred,
-                                               nuisance.mean_unlabelled)
+                                               nuisance.mean_unlabelled, basis=self._span)
         self.offset_, self.offset_detail_ = combine_offsets(cu, v_samp, cp, v_pairs, shrinkage)
         if cu is not None:
             self.offset_detail_.update(t2=t2, shift_components=q)
@@ -450,7 +451,8 @@ class NuisanceTransfer(BaseEstimator):
         self.batch_check_ = None
         if self._unlabelled is not None:
             self.batch_check_ = batch_check(Xm, self._unlabelled, b, mean_offset=cu if cu is not None else 0.0,
-                                            calibration_error=float(np.sqrt(mse)) if mse > 0 else float("nan"))
+                                            calibration_error=float(np.sqrt(mse)) if mse > 0 else float("nan"),
+                                            basis=self._span)
 
     def _check_spread(self, Xm, y, nuisance, fits, rows, chosen: float, rule: str) -> tuple[float, str]:
         """Veto a calibration whose predictions on the batch spread far beyond the master's:

@@ -35,6 +35,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from spektron.transfer.nuisance import excess_span
+
 __all__ = ["shift_shrinkage", "combine_offsets", "SHIFT_COMPONENTS"]
 
 #: Leading principal directions of both sets in which the two means are compared (ten hold
@@ -44,20 +46,19 @@ SHIFT_COMPONENTS = 10
 
 
 def shift_shrinkage(master_centred: np.ndarray, unlabelled_centred: np.ndarray, mean_difference: np.ndarray,
-                    components: int = SHIFT_COMPONENTS) -> tuple[float, float, int]:
+                    components: int = SHIFT_COMPONENTS, basis: np.ndarray | None = None) -> tuple[float, float, int]:
     """(factor, T², q): the positive-part James–Stein factor of the unlabelled batch's mean
     difference from the master's, in the ``q`` leading principal directions of both sets
     (each centred on its own mean, so the directions are the sets' own variation, and the
     within-set covariance pooled). ``factor = max(0, 1 − (q − 2)/T²)``; with ``q < 3`` (too few
-    spectra) nothing is shrunk."""
+    spectra) nothing is shrunk. ``basis``: :func:`~spektron.transfer.nuisance.excess_span` of
+    the two sets when the caller has it (the same directions, without another SVD)."""
     A, B = np.asarray(master_centred, dtype=float), np.asarray(unlabelled_centred, dtype=float)
     nm, nu = A.shape[0], B.shape[0]
     q = int(min(components, nm + nu - 3, A.shape[1]))
     if q < 3:
         return 1.0, float("nan"), max(q, 0)
-    _, s, Vt = np.linalg.svd(np.vstack([A, B]), full_matrices=False)
-    keep = s[:q] > 1e-10 * max(s[0], 1e-300)
-    V = Vt[:q][keep].T
+    V = (excess_span(A, B) if basis is None else basis)[:, :q]
     q = V.shape[1]
     if q < 3:
         return 1.0, float("nan"), q
