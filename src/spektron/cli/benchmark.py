@@ -103,7 +103,8 @@ def benchmark(
     from spektron.methods import available_methods
     from spektron.evaluation.benchmark import run_benchmark
     from spektron.evaluation.protocol import parse_splits
-    from spektron.evaluation.results import by_split, summary_tables, write_results
+    from spektron.evaluation.records import by_split
+    from spektron.evaluation.results import summary_tables, write_results
     from spektron.methods.registry import method_spec
 
     console = Console()

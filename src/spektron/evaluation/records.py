@@ -8,10 +8,11 @@ stores; everything that reads results (tables, standing, plots, the report) star
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Sequence
 
 import numpy as np
 
-__all__ = ["RECORD_KEYS", "summarise"]
+__all__ = ["RECORD_KEYS", "summarise", "by_split"]
 
 RECORD_KEYS = ("method", "master", "target", "property", "k", "selection", "repeat", "rmsep", "r2", "bias", "sep", "n_test")
 
@@ -31,4 +32,12 @@ def summarise(records: list[dict]) -> dict[tuple, dict]:
             row[metric] = float(np.mean(v)) if v.size else float("nan")
             row[metric + "_sd"] = float(np.std(v, ddof=1)) if v.size > 1 else float("nan")
         out[key] = row
+    return out
+
+
+def by_split(records: Sequence[dict]) -> dict[str, list[dict]]:
+    """The records of each split of a run, in the order they ran."""
+    out: dict[str, list[dict]] = {}
+    for rec in records:
+        out.setdefault(rec.get("split", "?"), []).append(rec)
     return out

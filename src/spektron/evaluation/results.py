@@ -16,7 +16,7 @@ import numpy as np
 
 from spektron.evaluation.plots import plot_rmsep_vs_k
 from spektron.evaluation.protocol import SPLITS, describe_split, describe_unlabelled
-from spektron.evaluation.records import RECORD_KEYS, summarise
+from spektron.evaluation.records import RECORD_KEYS, by_split, summarise
 from spektron.evaluation.standing import split_comparison_markdown, standing_markdown
 from spektron.run_layout import RESULTS_CSV, RESULTS_JSON, SUMMARY
 
@@ -57,14 +57,6 @@ def summary_tables(records: list[dict]) -> list[tuple[str, list[str], list[list[
             rows.append(row)
         tables.append((title, header, rows))
     return tables
-
-
-def by_split(records: list[dict]) -> dict[str, list[dict]]:
-    """The records of each split of a run, in the order they ran."""
-    out: dict[str, list[dict]] = {}
-    for rec in records:
-        out.setdefault(rec.get("split", "?"), []).append(rec)
-    return out
 
 
 def summary_markdown(records: list[dict], notes: Sequence[str] = (), command: str | None = None) -> str:

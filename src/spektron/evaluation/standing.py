@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from typing import Iterable, Sequence
 
-from spektron.evaluation.records import summarise
+from spektron.evaluation.records import by_split, summarise
 
 __all__ = ["method_standing", "field_ranking", "k_trend", "standing_markdown", "split_comparison",
            "split_comparison_markdown", "ABLATIONS"]
@@ -178,11 +178,8 @@ def split_comparison(records: Sequence[dict], method: str = "spektron", *, harm_
     and ``batch_harm``: the method over the better of ``meancorr`` and that ablation (the
     batch made it worse than ignoring it, beyond ``harm_tolerance``, when above; at k = 0,
     where the ablation has no pairs to transfer with, over ``meancorr``)."""
-    by_split: dict[str, list[dict]] = {}
-    for rec in records:
-        by_split.setdefault(rec.get("split", "?"), []).append(rec)
     rows: dict[tuple, dict] = {}
-    for split, recs in by_split.items():
+    for split, recs in by_split(records).items():
         stats = summarise(recs)
         for r in method_standing(recs, method, harm_tolerance=harm_tolerance):
             cell = (r["master"], r["target"], r["property"], r["k"])
@@ -206,7 +203,7 @@ def split_comparison_markdown(records: Sequence[dict], method: str = "spektron")
     """A markdown section: the method in each split side by side (RMSEP, ratio to the best
     competitor, harm against ``none``/``meancorr``, and against ignoring the batch), with
     a count line per split. "" when the run has one split or not the method."""
-    splits = list(dict.fromkeys(r.get("split", "?") for r in records))
+    splits = list(by_split(records))
     rows = split_comparison(records, method)
     if len(splits) < 2 or not rows:
         return ""
