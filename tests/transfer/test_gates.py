@@ -1,7 +1,6 @@
 """The covariance gate on the unlabelled batch (spektron.transfer.gates)."""
 
 import numpy as np
-import pytest
 
 from spektron.transfer.gates import additive_nuisance_gate
 

@@ -87,9 +87,15 @@ def _is_trusted(name: str) -> bool:
 def disallowed_types(payload: bytes) -> list[str]:
     """The types a skops payload names that are not in the allow-list (read from its schema,
     nothing rebuilt)."""
+    return _named_types(payload)[1]
+
+
+def _named_types(payload: bytes) -> tuple[list[str], list[str]]:
+    """(every type skops would need trusted to rebuild the payload, those outside the allow-list)."""
     import skops.io as sio
 
-    return sorted(t for t in sio.get_untrusted_types(data=payload) if not _is_trusted(t))
+    named = sio.get_untrusted_types(data=payload)
+    return named, sorted(t for t in named if not _is_trusted(t))
 
 
 def write_model_file(path: str | os.PathLike, model, *, method: str, property_name: str) -> Path:
@@ -164,14 +170,14 @@ def read_model_file(path: str | os.PathLike, *, trust_pickle: bool = False):
     import skops.io as sio
 
     try:
-        bad = disallowed_types(payload)
+        named, bad = _named_types(payload)
     except Exception as exc:  # noqa: BLE001 - a payload skops cannot even describe is not ours
         raise ValueError(f"{path}: the payload is not a readable skops archive ({type(exc).__name__})") from None
     if bad:
         raise ValueError(f"{path} names types outside those a transfer model may hold ({', '.join(bad[:3])}"
                          f"{', …' if len(bad) > 3 else ''}); refused, nothing was loaded")
     try:
-        return sio.loads(payload, trusted=sio.get_untrusted_types(data=payload))
+        return sio.loads(payload, trusted=named)
     except Exception as exc:  # noqa: BLE001 - the checks passed but the state does not rebuild
         raise ValueError(f"{path}: the model could not be rebuilt ({type(exc).__name__}: {str(exc)[:120]})") from None
 

@@ -24,7 +24,6 @@ from typing import Any, Sequence
 import numpy as np
 
 from spektron._version import __version__
-from spektron.atomic_io import atomic_write
 from spektron.data.spectra import check_axis, check_spectra, interpolate_spectra, normalise_unit
 from spektron.methods.context import TransferContext
 from spektron.methods.registry import check_methods, get_method, method_spec
